@@ -1,0 +1,3 @@
+from dakl_etl.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The pipeline YAML: pydantic models, loading with line:column errors, JSON Schema."""

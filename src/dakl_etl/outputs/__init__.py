@@ -1,0 +1,1 @@
+"""Writing outputs: DAKL files, rejects, ledgers; always atomically."""

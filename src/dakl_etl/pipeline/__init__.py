@@ -1,0 +1,1 @@
+"""Orchestration: a run from pipeline YAML to delivery, and its nightly operation."""

@@ -1,0 +1,1 @@
+"""The delivery report: what CBS will see, before the upload."""

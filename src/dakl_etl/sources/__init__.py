@@ -1,0 +1,1 @@
+"""Source adapters: read a registration system into the canonical frame."""

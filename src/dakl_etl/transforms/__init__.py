@@ -1,0 +1,1 @@
+"""Pure functions of frames: persons, episodes, reporting years, dedup, ledger."""

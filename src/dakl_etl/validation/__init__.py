@@ -1,0 +1,1 @@
+"""Runs the protocol's declarations against a DAKL file or frame and returns a Report."""
