@@ -50,7 +50,8 @@ class Gemeenten:
         """Municipality name -> code for the codes valid in `year` (for sources that give names)."""
         codes = self.codes_in_year(year)
         rows = self.frame.filter(pl.col("gemeentecode").is_in(list(codes)))
-        return dict(zip(rows["gemeentenaam"].to_list(), rows["gemeentecode"].to_list(), strict=True))
+        names, codes = rows["gemeentenaam"].to_list(), rows["gemeentecode"].to_list()
+        return dict(zip(names, codes, strict=True))
 
     def name_of(self, code: str) -> str | None:
         hit = self.frame.filter(pl.col("gemeentecode") == code)["gemeentenaam"]
@@ -68,7 +69,9 @@ def _load(path: Path) -> Gemeenten:
     except FileNotFoundError as exc:
         raise ReferenceError(f"{path}: reference list not found") from exc
     except (OSError, pl.exceptions.PolarsError) as exc:
-        raise ReferenceError(f"{path}: cannot read the reference list ({type(exc).__name__})") from exc
+        raise ReferenceError(
+            f"{path}: cannot read the reference list ({type(exc).__name__})"
+        ) from exc
     missing = [c for c in COLUMNS if c not in raw.columns]
     if missing:
         raise ReferenceError(
@@ -80,7 +83,10 @@ def _load(path: Path) -> Gemeenten:
         pl.col("gemeentenaam").str.strip_chars(),
         pl.col("provincie").str.strip_chars(),
         pl.col("geldig_vanaf").str.to_date("%Y-%m-%d", strict=False),
-        pl.col("geldig_tot").str.strip_chars().replace("", None).str.to_date("%Y-%m-%d", strict=False),
+        pl.col("geldig_tot")
+        .str.strip_chars()
+        .replace("", None)
+        .str.to_date("%Y-%m-%d", strict=False),
     )
     bad = frame.with_row_index("line", offset=2).filter(
         ~pl.col("gemeentecode").str.contains(r"^\d{4}$") | pl.col("geldig_vanaf").is_null()

@@ -6,10 +6,10 @@ import os
 import sys
 
 from dakl_etl.cli._app import app
-from dakl_etl.errors import DaklError, ExitCode
+from dakl_etl.errors import DaklError
 
 # Each command lives in its own module and registers itself on `app` when imported.
-from dakl_etl.cli import validate  # noqa: E402,F401  isort: skip
+from dakl_etl.cli import validate  # noqa: F401  isort: skip
 
 __all__ = ["app", "main"]
 

@@ -18,14 +18,11 @@ def mask(value: object) -> str:
 
 
 def mask_expr(column: str | pl.Expr) -> pl.Expr:
-    """The same masking as `mask`, vectorised."""
+    """The same masking as `mask`, vectorised; keeps the column's name."""
     text = (pl.col(column) if isinstance(column, str) else column).cast(pl.String)
     n = text.str.len_chars()
     return (
         pl.when(n <= VISIBLE_DIGITS)
-        .then(pl.lit("*").repeat_by(n).list.join(""))
-        .otherwise(
-            pl.lit("*").repeat_by(n - VISIBLE_DIGITS).list.join("")
-            + text.str.slice(-VISIBLE_DIGITS)
-        )
+        .then(text.str.replace_all(r"(?s).", "*"))
+        .otherwise(text.str.slice(-VISIBLE_DIGITS).str.pad_start(n, "*"))
     )
