@@ -10,6 +10,10 @@ from dakl_etl.errors import DaklError
 
 # Each command lives in its own module and registers itself on `app` when imported.
 from dakl_etl.cli import validate  # noqa: F401  isort: skip
+from dakl_etl.cli import run  # noqa: F401  isort: skip
+from dakl_etl.cli import diff  # noqa: F401  isort: skip
+from dakl_etl.cli import check, preview, schema  # noqa: F401  isort: skip
+from dakl_etl.cli import report  # noqa: F401  isort: skip
 
 __all__ = ["app", "main"]
 
@@ -17,7 +21,7 @@ __all__ = ["app", "main"]
 def main() -> None:
     """Console entry point: library errors become one clear line and their exit code."""
     try:
-        app(standalone_mode=False)
+        app()  # standalone: usage errors print click's message and exit 2
     except DaklError as exc:
         print(f"dakl-etl: {exc}", file=sys.stderr)
         sys.exit(int(exc.exit_code))

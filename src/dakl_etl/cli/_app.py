@@ -21,3 +21,21 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from dakl_etl import __version__
+
+        typer.echo(f"dakl-etl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", callback=_show_version,
+        is_eager=True,
+    ),
+) -> None:
+    """Root options; each command has its own --help."""

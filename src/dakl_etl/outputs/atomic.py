@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from dakl_etl.faults import fault_point
+
 PRIVATE = 0o600  # files that hold BSNs (DAKL files, their temp files)
 PRIVATE_DIR = 0o700
 
@@ -28,6 +30,7 @@ def atomic_output(path: str | Path, mode: int = PRIVATE) -> Iterator[BinaryIO]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        fault_point("before-rename", target.name)  # crash tests only (dakl_etl.faults)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -6,6 +6,8 @@ frames. A property test checks that the two agree.
 
 from __future__ import annotations
 
+from functools import cache
+
 import polars as pl
 from stdnum.nl import bsn as _stdnum_bsn
 
@@ -25,19 +27,34 @@ def is_valid_bsn(value: str) -> bool:
     )
 
 
+@cache
+def _partial_sums() -> tuple[pl.Series, pl.Series]:
+    """Weighted digit sums of every 4-digit head and 5-digit tail of a BSN (lookup tables)."""
+    head = pl.int_range(0, 10_000, eager=True)
+    tail = pl.int_range(0, 100_000, eager=True)
+    head_sum = sum(((head // 10 ** (3 - i)) % 10) * w for i, w in enumerate(_WEIGHTS[:4]))
+    tail_sum = sum(((tail // 10 ** (4 - i)) % 10) * w for i, w in enumerate(_WEIGHTS[4:]))
+    return head_sum.cast(pl.Int32), tail_sum.cast(pl.Int32)
+
+
 def elfproef(column: str | pl.Expr) -> pl.Expr:
     """True where the text value is a valid BSN, False otherwise (null input gives False).
 
-    Works on the digits of the integer value (one cast, arithmetic only), so it stays
-    vectorised on millions of rows.
+    The weighted digit sum is two table look-ups (head and tail of the number) instead of nine
+    digit extractions: a tenth of the arithmetic, so it stays fast on millions of rows.
     """
     text = pl.col(column) if isinstance(column, str) else column
-    shaped = text.str.contains(r"^\d{9}$")
-    number = pl.when(shaped).then(text).otherwise(None).cast(pl.Int64, strict=False)
-    checksum = pl.sum_horizontal(
-        (number // 10 ** (8 - i) % 10) * w for i, w in enumerate(_WEIGHTS)
+    shaped = (text.str.len_bytes() == 9) & ~text.str.contains("[^0-9]")
+    number = pl.when(shaped).then(text.cast(pl.UInt32, strict=False))
+    head_sum, tail_sum = _partial_sums()
+    checksum = pl.lit(head_sum).gather(number // 100_000) + pl.lit(tail_sum).gather(
+        number % 100_000
     )
-    return ((checksum % 11 == 0) & (number != 0)).fill_null(False) & shaped.fill_null(False)
+    valid = ((checksum % 11 == 0) & (number != 0)).fill_null(False)
+    try:
+        return valid.alias(text.meta.output_name())
+    except pl.exceptions.ComputeError:  # an expression without one root column
+        return valid
 
 
 def is_unknown_bsn(column: str | pl.Expr) -> pl.Expr:

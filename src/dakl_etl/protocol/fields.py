@@ -27,7 +27,7 @@ class FieldSpec:
 
     @property
     def regex(self) -> str:
-        return rf"^\d{{{self.width}}}$"
+        return rf"^[0-9]{{{self.width}}}$"  # ASCII only: \d admits other scripts
 
 
 FIELDS: tuple[FieldSpec, ...] = (

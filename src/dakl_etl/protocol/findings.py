@@ -40,27 +40,31 @@ class Report:
     truncated: Counter = field(default_factory=Counter)
     #: rows that carry at least one error
     rows_with_errors: int = 0
+    #: rule id -> how many of its findings are errors (F03 and F04 have a milder warning case)
+    error_counts: Counter = field(default_factory=Counter)
+
+    def add(self, code: str, severity: Severity, total: int, examples: list[Finding]) -> None:
+        """Record `total` findings of one rule and severity, keeping `examples` of them."""
+        if total <= 0:
+            return
+        self.counts[code] += total
+        if severity == "error":
+            self.error_counts[code] += total
+        self.findings.extend(examples)
+        if total > len(examples):
+            self.truncated[code] += total - len(examples)
 
     @property
     def errors(self) -> int:
-        return sum(n for code, n in self.counts.items() if self._severity(code) == "error")
+        return sum(self.error_counts.values())
 
     @property
     def warnings(self) -> int:
-        return sum(n for code, n in self.counts.items() if self._severity(code) == "warning")
+        return sum(self.counts.values()) - self.errors
 
     @property
     def accepted(self) -> bool:
         return self.errors == 0
-
-    def _severity(self, code: str) -> Severity:
-        # A rule can be reported milder than its default (F03 BOM, F04 names): trust the findings.
-        severities = {f.severity for f in self.findings if f.code == code}
-        if "error" in severities:
-            return "error"
-        if severities:
-            return "warning"
-        return RULES[code].severity
 
     def to_dict(self) -> dict:
         return {

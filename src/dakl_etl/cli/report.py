@@ -1,0 +1,106 @@
+"""`dakl-etl report`: the page CBS's verdict and overview would give, before the upload."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from dakl_etl.cli._app import app
+from dakl_etl.errors import ExitCode, UsageError
+from dakl_etl.reference import ReferenceError, load_gemeenten
+from dakl_etl.report import Thresholds, build_report, render_html, render_summary
+from dakl_etl.report.build import write_text_atomic
+from dakl_etl.report.i18n import texts
+
+
+class Language(StrEnum):
+    nl = "nl"
+    en = "en"
+
+
+def parse_thresholds(items: list[str]) -> Thresholds:
+    """`NAME=VALUE` pairs over the defaults; unknown names get a "did you mean"."""
+    fields = {f.name: f for f in dataclasses.fields(Thresholds)}
+    values: dict[str, float | int] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or name not in fields:
+            near = difflib.get_close_matches(name, list(fields), n=1)
+            hint = f"did you mean {near[0]}? " if near else ""
+            raise UsageError(
+                f"--threshold {item!r}: {hint}give NAME=VALUE with NAME one of {', '.join(fields)}"
+            )
+        kind = int if fields[name].type in (int, "int") else float
+        try:
+            values[name] = kind(raw)
+        except ValueError:
+            raise UsageError(
+                f"--threshold {item!r}: {raw!r} is not a number ({kind.__name__})"
+            ) from None
+    try:
+        return Thresholds(**values)
+    except ValueError as exc:
+        raise UsageError(f"--threshold: {exc}") from None
+
+
+@app.command()
+def report(
+    path: Path = typer.Argument(..., help="The DAKL file to report on.", show_default=False),
+    previous: Path | None = typer.Option(
+        None, "--previous", help="An earlier delivery to compare with, figure by figure."
+    ),
+    out: Path | None = typer.Option(
+        None,
+        "-o",
+        "--out",
+        help="Where to write the HTML page; default: <file>.report.html next to the DAKL file.",
+    ),
+    lang: Language = typer.Option(Language.nl, "--lang", help="Language of the page and summary."),
+    year: int | None = typer.Option(
+        None, "--year", help="Reporting year; default: the year in the file name (DAKL_J<year>)."
+    ),
+    reference: Path | None = typer.Option(
+        None,
+        "--reference",
+        help="A newer municipality list (CSV like config/reference/gemeenten.csv).",
+    ),
+    show_small_counts: bool = typer.Option(
+        False,
+        "--show-small-counts",
+        help="Show counts below 5 as they are (default: '< 5', the page gets forwarded).",
+    ),
+    threshold: list[str] = typer.Option(
+        [],
+        "--threshold",
+        metavar="NAME=VALUE",
+        help="Change a plausibility threshold, e.g. max_unknown_bsn_share=0.3 (repeatable).",
+    ),
+) -> None:
+    """Write the delivery report (one self-contained HTML page) and print its summary.
+
+    Exit 0 when the file would be accepted, 1 when it would be rejected, 2 unusable input.
+    """
+    if year is not None and not 1900 <= year <= 2999:
+        raise UsageError(f"--year {year}: give a four-digit reporting year, e.g. 2024")
+    thresholds = parse_thresholds(threshold)
+    try:
+        gemeenten = load_gemeenten(reference) if reference else load_gemeenten()
+    except ReferenceError as exc:
+        raise UsageError(f"--reference: {exc}") from None
+    target = out or path.with_name(f"{path.stem}.report.html")
+    for source in (path, previous):
+        if source is not None and target.resolve() == source.resolve():
+            raise UsageError(f"-o {target}: that is a delivery file; choose another report name")
+    result = build_report(
+        path, previous=previous, year=year, gemeenten=gemeenten, thresholds=thresholds
+    )
+    html = render_html(result, lang=lang.value, suppress_small=not show_small_counts)
+    write_text_atomic(target, html)
+    typer.echo(render_summary(result, lang.value, suppress_small=not show_small_counts))
+    typer.echo(f"  {texts(lang.value)['summary_report']}: {target}")
+    raise SystemExit(int(ExitCode.OK if result.accepted else ExitCode.REJECTED))

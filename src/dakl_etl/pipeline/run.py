@@ -1,0 +1,250 @@
+"""One run: sources → episodes → year files, validated, written with rejects and ledger.
+
+`run_into` does the work inside a directory it is given and returns a `RunOutcome`; it never
+exits the process. The nightly wrapper (run directories, lock, manifest) and the CLI call it.
+Events go to `on_event(name, fields)` — counts and paths only, never a BSN or V-nummer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from dakl_etl.config import Pipeline, load_pipeline
+from dakl_etl.errors import ConfigError, DaklError, ExitCode, UsageError
+from dakl_etl.outputs.atomic import PRIVATE, PRIVATE_DIR, write_bytes_atomic
+from dakl_etl.outputs.ledger import ledger_file_name, write_ledger
+from dakl_etl.outputs.rejects import rejects_file_name, write_rejects
+from dakl_etl.outputs.writer import dakl_bytes, dakl_file_name, format_dakl
+from dakl_etl.protocol.fields import TIMEZONE
+from dakl_etl.protocol.findings import Report
+from dakl_etl.reference import Gemeenten, ReferenceError, load_gemeenten
+from dakl_etl.sources import read_sources
+from dakl_etl.transforms.delivery import Derived, derive
+from dakl_etl.transforms.episodes import EpisodeSettings
+from dakl_etl.transforms.ledger import unbalanced_sources
+from dakl_etl.validation import validate_bytes
+
+OnEvent = Callable[[str, dict], None]
+NOW_FORMAT = "%Y-%m-%dT%H:%M"
+MAX_CONFLICT_EXAMPLES = 20
+
+
+class LedgerUnbalanced(DaklError):
+    """Rows got lost or were counted twice between reading and writing: a bug, not the data."""
+
+    exit_code = 70  # EX_SOFTWARE, as `cli.main` uses for internal errors
+
+
+@dataclass
+class RunOutcome:
+    """What a run did. `exit_code` 0: delivered (warnings allowed); 1: blocked by errors."""
+
+    exit_code: ExitCode
+    years: list[int]
+    now: dt.datetime
+    directory: Path
+    dry_run: bool
+    dakl_paths: dict[int, Path] = field(default_factory=dict)  # written files (none when blocked)
+    rows_per_year: dict[int, int] = field(default_factory=dict)
+    reports: dict[int, Report] = field(default_factory=dict)  # final validation per year
+    rejects_path: Path | None = None
+    ledger_path: Path | None = None
+    ledger: dict = field(default_factory=dict)
+    source_rows: dict[str, int] = field(default_factory=dict)
+    rejected_rows: int = 0
+    excluded_rows: int = 0
+    conflicts: int = 0
+    #: open-vs-closed disagreements: source, line of the open registration, type, gemeente,
+    #: masked BSN — enough to find the stale record
+    conflict_examples: list[dict] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def delivered(self) -> bool:
+        return self.exit_code == ExitCode.OK and not self.dry_run
+
+    @property
+    def errors(self) -> int:
+        return sum(r.errors for r in self.reports.values())
+
+    @property
+    def warnings(self) -> int:
+        return sum(r.warnings for r in self.reports.values())
+
+
+def current_now() -> dt.datetime:
+    """The moment of extraction: Dutch local time to the minute (Aanmaakdatum is local)."""
+    return dt.datetime.now(ZoneInfo(TIMEZONE)).replace(second=0, microsecond=0, tzinfo=None)
+
+
+def parse_now(text: str) -> dt.datetime:
+    """`--now YYYY-MM-DDTHH:MM` → a naive local datetime (a UsageError names the format)."""
+    try:
+        return dt.datetime.strptime(text.strip(), NOW_FORMAT)
+    except ValueError:
+        raise UsageError(
+            f"--now {text!r}: expected YYYY-MM-DDTHH:MM (local Dutch time), e.g. 2025-04-24T09:00"
+        ) from None
+
+
+def years_for(pipeline: Pipeline, *, year: int | None = None,
+              with_previous_year: bool | None = None) -> list[int]:
+    """The reporting year (`--year` over the YAML) and, when asked, its previous year."""
+    main = year if year is not None else pipeline.delivery.year
+    previous = (pipeline.delivery.with_previous_year if with_previous_year is None
+                else with_previous_year)
+    return [main, main - 1] if previous else [main]
+
+
+def episode_settings(pipeline: Pipeline) -> EpisodeSettings:
+    ep = pipeline.episodes
+    return EpisodeSettings(
+        merge_gap_days=ep.merge_gap_days,
+        merge_gap_days_by_type=dict(ep.merge_gap_days_by_type),
+        end_date_precedence=tuple(ep.end_date_precedence),
+    )
+
+
+def load_reference(pipeline: Pipeline) -> Gemeenten:
+    try:
+        return load_gemeenten(pipeline.delivery.reference)
+    except ReferenceError as exc:
+        raise ConfigError(f"{pipeline.path}: delivery.reference: {exc}") from None
+
+
+def run(
+    path: str | Path,
+    *,
+    year: int | None = None,
+    with_previous_year: bool | None = None,
+    out: str | Path | None = None,
+    now: dt.datetime | None = None,
+    dry_run: bool = False,
+    on_event: OnEvent | None = None,
+) -> RunOutcome:
+    """`dakl-etl run`: load the pipeline YAML, resolve years and output directory, run."""
+    pipeline = load_pipeline(path)
+    directory = Path(out) if out is not None else pipeline.delivery.output
+    return run_into(
+        pipeline, directory,
+        years=years_for(pipeline, year=year, with_previous_year=with_previous_year),
+        now=now or current_now(), dry_run=dry_run, on_event=on_event,
+    )
+
+
+def run_into(
+    pipeline: Pipeline,
+    directory: Path,
+    *,
+    years: list[int],
+    now: dt.datetime,
+    dry_run: bool = False,
+    on_event: OnEvent | None = None,
+) -> RunOutcome:
+    """Extract, derive, validate and (unless blocked or `dry_run`) write into `directory`.
+
+    Written: `DAKL_J{Y}_{free_text}.csv` per year (0600), the rejects file (0600) and the
+    ledger JSON. When the final validation finds an error in any year, no DAKL file is written
+    (rejects and ledger are) and `exit_code` is 1. Raises `LedgerUnbalanced` — after writing the
+    ledger for diagnosis — when a row got lost on the way; `SourceError`/`ConfigError` as the
+    sources and reference raise them.
+    """
+    emit = on_event or (lambda _name, _fields: None)
+    now = now.replace(second=0, microsecond=0)
+    years = sorted(set(years), reverse=True)
+    if not years:
+        raise UsageError("no reporting year: set delivery.year in the pipeline or pass --year")
+    free_text = pipeline.delivery.free_text
+    directory = Path(directory)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    emit("run_started", {"years": years, "now": now.strftime(NOW_FORMAT), "dry_run": dry_run,
+                         "sources": list(pipeline.sources)})
+    gemeenten = load_reference(pipeline)
+    frames = read_sources(pipeline, gemeenten=gemeenten)
+    timings["open_sources"] = time.perf_counter() - t0
+
+    t = time.perf_counter()
+    derived = derive(
+        frames, years=years, now=now, settings=episode_settings(pipeline),
+        invalid_bsn=pipeline.persons.invalid_bsn, release_sources=True,
+    )
+    timings["read_and_derive"] = time.perf_counter() - t
+    ledger = derived.ledger
+    for name, entry in ledger["sources"].items():
+        emit("source_rows", {"source": name, "read": entry["read"],
+                             "delivered": entry["delivered"],
+                             "rejected": sum(entry["rejected"].values()),
+                             "excluded": entry["excluded"],
+                             "outside_years": entry["outside_years"]})
+    emit("episodes", {k: v for k, v in ledger["flow"].items() if k != "rows_per_year"})
+
+    outcome = RunOutcome(
+        exit_code=ExitCode.OK, years=years, now=now, directory=directory, dry_run=dry_run,
+        ledger=ledger, rows_per_year={y: f.height for y, f in derived.years.items()},
+        source_rows={n: e["read"] for n, e in ledger["sources"].items()},
+        rejected_rows=sum(ledger["totals"]["rejected"].values()),
+        excluded_rows=ledger["totals"]["excluded"],
+        conflicts=ledger["flow"]["conflicts"],
+        conflict_examples=conflict_examples(derived),
+        timings=timings,
+    )
+
+    if not dry_run:
+        directory.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    if not ledger["balanced"]:
+        if not dry_run:
+            outcome.ledger_path = write_ledger(ledger, directory / ledger_file_name(free_text))
+        bad = ", ".join(unbalanced_sources(ledger)) or "totals"
+        raise LedgerUnbalanced(
+            f"the ledger does not balance ({bad}): rows were lost or counted twice between "
+            "reading and writing. Nothing was delivered. This is a bug in dakl-etl; please "
+            "report it with the ledger JSON (it holds counts only)."
+        )
+
+    # The final check is the validator itself on the exact bytes that will be written (what
+    # `write_dakl` checks too); those bytes are then written as they are, not formatted twice.
+    t = time.perf_counter()
+    files: dict[int, tuple[str, bytes]] = {}
+    for y in years:
+        name = dakl_file_name(y, free_text)
+        data = dakl_bytes(format_dakl(derived.year_frame(y), now))
+        report = validate_bytes(data, name, year=y, gemeenten=gemeenten)
+        files[y] = (name, data)
+        outcome.reports[y] = report
+        emit("validated", {"year": y, "rows": outcome.rows_per_year[y], "errors": report.errors,
+                           "warnings": report.warnings, "counts": dict(report.counts)})
+    timings["validate"] = time.perf_counter() - t
+    blocked = any(not r.accepted for r in outcome.reports.values())
+    if blocked:
+        outcome.exit_code = ExitCode.REJECTED
+
+    if not dry_run:
+        t = time.perf_counter()
+        outcome.rejects_path = write_rejects(derived.rejects,
+                                             directory / rejects_file_name(free_text))
+        emit("written", {"kind": "rejects", "path": str(outcome.rejects_path),
+                         "rows": derived.rejects.height})
+        if not blocked:
+            for y, (name, data) in files.items():
+                path = write_bytes_atomic(directory / name, data, mode=PRIVATE)
+                outcome.dakl_paths[y] = path
+                emit("written", {"kind": "dakl", "year": y, "path": str(path),
+                                 "rows": outcome.rows_per_year[y]})
+        outcome.ledger_path = write_ledger(ledger, directory / ledger_file_name(free_text))
+        emit("written", {"kind": "ledger", "path": str(outcome.ledger_path)})
+        timings["write"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - t0
+    emit("run_finished", {"exit_code": int(outcome.exit_code),
+                          "seconds": round(timings["total"], 3), "files": len(outcome.dakl_paths)})
+    return outcome
+
+
+def conflict_examples(derived: Derived, limit: int = MAX_CONFLICT_EXAMPLES) -> list[dict]:
+    """The first open-vs-closed disagreements, located by the open registration's source line."""
+    return derived.conflicts.head(limit).to_dicts()

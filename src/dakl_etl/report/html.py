@@ -1,0 +1,540 @@
+"""Render a DeliveryReport as one self-contained HTML page (Jinja2 template, inline CSS and SVG).
+
+The page is forwarded to people outside the team: it holds aggregates only, and counts from 1
+to `small_count_threshold - 1` show as "< 5" unless the caller switches that off.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+
+import jinja2
+import polars as pl
+
+from dakl_etl.protocol.rules import RULES
+from dakl_etl.report import charts, i18n
+from dakl_etl.report.build import DeliveryReport
+from dakl_etl.report.figures import (
+    INVALID,
+    LENGTH_BUCKETS,
+    MONTHS,
+    PERIODS,
+    REDEN_LABELS,
+    WAITING_BUCKETS,
+    Figures,
+)
+from dakl_etl.report.i18n import Lang
+from dakl_etl.report.signals import Signal
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("dakl_etl.report", "templates"),
+    autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+MAX_LINES_SHOWN = 5
+
+
+@dataclass
+class Table:
+    headers: list[str]
+    numeric: list[bool]
+    rows: list[list[str]] = field(default_factory=list)
+    row_classes: list[str] = field(default_factory=list)
+
+    def add(self, cells: Sequence[str], css: str = "") -> None:
+        self.rows.append(list(cells))
+        self.row_classes.append(css)
+
+
+class NumberFormat:
+    """Numbers in the page's language, with small-count suppression."""
+
+    def __init__(self, lang: Lang, small: int | None) -> None:
+        self.lang = lang
+        self.small = small
+        self.t = i18n.texts(lang)
+
+    def hidden(self, n: int | None) -> bool:
+        return self.small is not None and n is not None and 0 < n < self.small
+
+    def int(self, n: int | None) -> str:
+        if n is None:
+            return ""
+        text = f"{n:,}"
+        return text.replace(",", ".") if self.lang == "nl" else text
+
+    def count(self, n: int | None) -> str:
+        if self.hidden(n):
+            return self.t["small"].format(n=self.small)
+        return self.int(n)
+
+    def change(self, now: int, before: int) -> str:
+        if self.hidden(now) or self.hidden(before):
+            return ""
+        diff = now - before
+        return ("+" if diff > 0 else "−" if diff < 0 else "") + self.int(abs(diff))
+
+    def pct(self, now: int, before: int) -> str:
+        if self.hidden(now) or self.hidden(before) or not before:
+            return ""
+        value = f"{(now - before) / before:+.1%}".replace("-", "−")
+        return value.replace(".", ",") if self.lang == "nl" else value
+
+    def number(self, value: float | None, digits: int = 0) -> str:
+        if value is None:
+            return "–"
+        text = f"{value:.{digits}f}"
+        return text.replace(".", ",") if self.lang == "nl" else text
+
+
+def small_limit(report: DeliveryReport, suppress_small: bool) -> int | None:
+    """Counts below this show as "< n"; None when nothing is suppressed."""
+    n = report.small_count_threshold
+    return n if suppress_small and n > 1 else None
+
+
+def _compare_headers(f: NumberFormat, names: Sequence[str], with_previous: bool) -> list[str]:
+    if not with_previous:
+        return list(names)
+    out = []
+    for name in names:
+        out += [name, f.t["before_short"], "±"]
+    return out
+
+
+def _compare_cells(f: NumberFormat, now: Sequence[int], before: Sequence[int] | None) -> list[str]:
+    if before is None:
+        return [f.count(n) for n in now]
+    out = []
+    for n, b in zip(now, before, strict=True):
+        out += [f.count(n), f.count(b), f.change(n, b)]
+    return out
+
+
+def _lookup(frame: pl.DataFrame, key: str, value: str, columns: Sequence[str]) -> list[int]:
+    hit = frame.filter(frame[key] == value)
+    if not hit.height:
+        return [0] * len(columns)
+    return [int(hit[c][0]) for c in columns]
+
+
+def _key_table(f: NumberFormat, now: Figures, before: Figures | None) -> Table:
+    names = (
+        "rows",
+        "persons_bsn",
+        "rows_unknown_bsn",
+        "persons_unknown_bsn",
+        "rows_invalid_bsn",
+        "rows_with_v_nummer",
+        "rows_without_v_nummer",
+        "open_at_year_end",
+        "end_unknown",
+        "gemeenten",
+    )
+    headers = [f.t["figure"], f.t["now"]]
+    if before:
+        headers += [f.t["before"], f.t["change"], f.t["change_pct"]]
+    table = Table(headers, [False] + [True] * (len(headers) - 1))
+    k, p = now.key.as_dict(), before.key.as_dict() if before else None
+    for name in names:
+        if name == "rows_invalid_bsn" and not k[name] and not (p and p[name]):
+            continue
+        # The number of municipalities says nothing about persons: never suppressed.
+        g = NumberFormat(f.lang, None) if name == "gemeenten" else f
+        cells = [f.t[f"k_{name}"], g.count(k[name])]
+        if p is not None:
+            cells += [g.count(p[name]), g.change(k[name], p[name]), g.pct(k[name], p[name])]
+        table.add(cells, "key" if name in {"rows", "persons_bsn"} else "")
+    return table
+
+
+def _type_table(f: NumberFormat, now: Figures, before: Figures | None) -> Table:
+    cols = ("rows", "persons")
+    headers = [f.t["type"], *_compare_headers(f, [f.t["rows"], f.t["persons"]], bool(before))]
+    table = Table(headers, [False] + [True] * (len(headers) - 1))
+    keys = now.per_type.select("level", "code").rows()
+    if before is not None:
+        keys += [k for k in before.per_type.select("level", "code").rows() if k not in keys]
+    order = {level: i for i, level in enumerate(("ethos", "type", "total"))}
+    # ethos rows first within their category, the total at the very end
+    keys.sort(key=lambda k: (k[0] == "total", k[1][:2], order[k[0]], k[1]))
+    for level, code in keys:
+        values = _lookup(now.per_type.filter(now.per_type["level"] == level), "code", code, cols)
+        prev = (
+            _lookup(before.per_type.filter(before.per_type["level"] == level), "code", code, cols)
+            if before is not None
+            else None
+        )
+        if level == "total":
+            label = f.t["total"]
+        elif level == "ethos":
+            label = i18n.ethos_label(code, f.lang)
+        else:
+            label = (
+                f"{code} {i18n.type_label(code, f.lang)}" if code != INVALID else f.t["ethos_other"]
+            )
+        table.add([label, *_compare_cells(f, values, prev)], level)
+    return table
+
+
+def _gemeente_table(f: NumberFormat, report: DeliveryReport) -> Table:
+    now, before = report.now.figures, report.previous.figures if report.previous else None
+    cols = ("rows", "persons")
+    headers = [
+        f.t["gemeentecode"],
+        f.t["gemeente"],
+        *_compare_headers(f, [f.t["rows"], f.t["persons"]], bool(before)),
+    ]
+    table = Table(headers, [False, False] + [True] * (len(headers) - 2))
+    codes = now.per_gemeente["gemeentecode"].to_list()
+    if before is not None:
+        codes = sorted(set(codes) | set(before.per_gemeente["gemeentecode"].to_list()))
+    for code in codes:
+        values = _lookup(now.per_gemeente, "gemeentecode", code, cols)
+        prev = _lookup(before.per_gemeente, "gemeentecode", code, cols) if before else None
+        name = report.gemeente_names.get(code, f.t["unknown_gemeente"])
+        table.add([code, name, *_compare_cells(f, values, prev)])
+    return table
+
+
+def _period_label(f: NumberFormat, period: str, year: int) -> str:
+    if period in MONTHS:
+        return f"{year}-{period}"
+    return f.t[f"p_{period}"].format(year=year)
+
+
+def _month_table(f: NumberFormat, now: Figures, before: Figures | None) -> Table:
+    cols = ("starts", "ends")
+    headers = [f.t["period"], *_compare_headers(f, [f.t["starts"], f.t["ends"]], bool(before))]
+    table = Table(headers, [False] + [True] * (len(headers) - 1))
+    periods = set(now.per_month["period"].to_list())
+    if before is not None:
+        periods |= set(before.per_month["period"].to_list())
+    for period in (p for p in PERIODS if p in periods):
+        values = _lookup(now.per_month, "period", period, cols)
+        prev = _lookup(before.per_month, "period", period, cols) if before else None
+        table.add([_period_label(f, period, now.year), *_compare_cells(f, values, prev)])
+    return table
+
+
+def _ethos_columns(now: Figures, before: Figures | None) -> list[str]:
+    columns = [c for c in now.lengths.columns if c != "bucket"]
+    if before is not None:
+        columns += [c for c in before.lengths.columns if c != "bucket" and c not in columns]
+    return columns
+
+
+def _length_table(f: NumberFormat, now: Figures, before: Figures | None) -> Table:
+    columns = _ethos_columns(now, before)
+    names = [i18n.ethos_label(c, f.lang).split(":")[0] for c in columns]
+    headers = [f.t["bucket"], *_compare_headers(f, names, bool(before))]
+    table = Table(headers, [False] + [True] * (len(headers) - 1))
+    buckets = [b for b, _ in LENGTH_BUCKETS] + ["unknown", "invalid"]
+    present = set(now.lengths["bucket"].to_list())
+    if before is not None:
+        present |= set(before.lengths["bucket"].to_list())
+
+    def values(frame, bucket):
+        return [
+            _lookup(frame, "bucket", bucket, [c])[0] if c in frame.columns else 0 for c in columns
+        ]
+
+    for bucket in (b for b in buckets if b in present):
+        label = f.t[f"p_{bucket}"].format(year="") if bucket in {"unknown", "invalid"} else bucket
+        prev = values(before.lengths, bucket) if before is not None else None
+        table.add([label, *_compare_cells(f, values(now.lengths, bucket), prev)])
+    return table
+
+
+def _waiting_table(f: NumberFormat, now: Figures, before: Figures | None) -> Table:
+    headers = [f.t["waiting_bucket"], *_compare_headers(f, [f.t["rows"]], bool(before))]
+    table = Table(headers, [False] + [True] * (len(headers) - 1))
+    buckets = [b for b, _ in WAITING_BUCKETS] + ["none", "invalid"]
+    present = set(now.waiting["bucket"].to_list())
+    if before is not None:
+        present |= set(before.waiting["bucket"].to_list())
+    for bucket in (b for b in buckets if b in present):
+        label = f.t.get(f"w_{bucket}", bucket)
+        prev = _lookup(before.waiting, "bucket", bucket, ["rows"]) if before else None
+        table.add(
+            [label, *_compare_cells(f, _lookup(now.waiting, "bucket", bucket, ["rows"]), prev)]
+        )
+    return table
+
+
+def _reden_table(f: NumberFormat, now: Figures, before: Figures | None) -> Table:
+    headers = [f.t["reden_code"], f.t["reden"], *_compare_headers(f, [f.t["rows"]], bool(before))]
+    table = Table(headers, [False, False] + [True] * (len(headers) - 2))
+    codes = set(now.reden["reden"].to_list())
+    if before is not None:
+        codes |= set(before.reden["reden"].to_list())
+    for code in (c for c in REDEN_LABELS if c in codes):
+        prev = _lookup(before.reden, "reden", code, ["rows"]) if before else None
+        shown_code = code if code.isdigit() else ""
+        table.add(
+            [
+                shown_code,
+                i18n.reden_label(code, f.lang),
+                *_compare_cells(f, _lookup(now.reden, "reden", code, ["rows"]), prev),
+            ]
+        )
+    return table
+
+
+def _findings_table(f: NumberFormat, report: DeliveryReport) -> Table:
+    v = report.validation
+    headers = [
+        f.t["rule"],
+        f.t["severity"],
+        f.t["description"],
+        f.t["count"],
+        f.t["lines"],
+        f.t["todo"],
+    ]
+    table = Table(headers, [False, False, False, True, False, False])
+    for code in sorted(v.counts):
+        rule = RULES.get(code)
+        severity = "error" if v.error_counts[code] else "warning"
+        lines = sorted({x.line for x in v.findings if x.code == code and x.line is not None})
+        shown = ", ".join(str(n) for n in lines[:MAX_LINES_SHOWN])
+        rest = v.counts[code] - min(len(lines), MAX_LINES_SHOWN) if lines else 0
+        if lines and rest > 0:
+            shown += " " + f.t["more"].format(n=f.int(rest))
+        title = i18n.rule_title(code, f.lang, rule.title if rule else code)
+        table.add(
+            [
+                code,
+                f.t[severity],
+                title,
+                f.int(v.counts[code]),
+                shown,
+                i18n.rule_hint(code, f.lang, rule.hint if rule else ""),
+            ],
+            severity,
+        )
+    return table
+
+
+def verdict_text(report: DeliveryReport, lang: Lang) -> str:
+    t = i18n.texts(lang)
+    v = report.validation
+    if v.accepted:
+        return (
+            t["verdict_ok_warnings"].format(warnings=v.warnings) if v.warnings else t["verdict_ok"]
+        )
+    rules = ", ".join(sorted(c for c, n in v.error_counts.items() if n))
+    if v.rows_with_errors:
+        return t["verdict_rejected"].format(errors=v.errors, rows=v.rows_with_errors, rules=rules)
+    return t["verdict_rejected_file"].format(errors=v.errors, rules=rules)
+
+
+def signals_line(report: DeliveryReport, lang: Lang) -> str:
+    t = i18n.texts(lang)
+    fired = report.fired
+    if not fired:
+        return t["signals_none"]
+    return t["signals_some"].format(n=len(fired), ids=", ".join(s.id for s in fired))
+
+
+def signal_detail(signal: Signal, lang: Lang) -> str:
+    t = i18n.texts(lang)
+    if not signal.judged:
+        return t["not_judged"]
+    values = dict(signal.measured) | dict(signal.limits)
+    if signal.id == "P04":
+        values["types"] = ", ".join(values["types"]) or t["none"]
+    if signal.id == "P05":
+        values["types"] = (
+            "; ".join(
+                f"{x['code']}: {x['previous']} → {x['rows']} ({x['change']:+.0%})"
+                for x in values["types"]
+            )
+            or t["none"]
+        )
+    text = t[f"{signal.id}_detail"].format(**values)
+    # Dutch decimal comma; only between digits, so codes and sentences keep their full stops.
+    return re.sub(r"(?<=\d)\.(?=\d)", ",", text) if lang == "nl" else text
+
+
+def _signal_table(f: NumberFormat, report: DeliveryReport) -> Table:
+    table = Table(
+        [f.t["signal"], f.t["description"], f.t["status"], ""], [False, False, False, False]
+    )
+    for s in report.signals:
+        status = f.t["fired"] if s.fired else f.t["quiet"] if s.judged else "–"
+        table.add(
+            [s.id, f.t[s.id], status, signal_detail(s, f.lang)], "fired" if s.fired else "quiet"
+        )
+    return table
+
+
+def _short(label: str, width: int = 34) -> str:
+    return label if len(label) <= width else label[: width - 1] + "…"
+
+
+def _charts(f: NumberFormat, report: DeliveryReport) -> list[tuple[str, str, str]]:
+    """(heading key, alt text, svg) per chart."""
+    now = report.now.figures
+    before = report.previous.figures if report.previous else None
+    small_label = f.t["small"].format(n=f.small) if f.small else ""
+    now_name, before_name = f.t["now"], f.t["before"]
+
+    def series(frame, key, labels, column):
+        return [_lookup(frame, key, label, [column])[0] for label in labels]
+
+    out = []
+    types = [c for c in now.per_type.filter(now.per_type["level"] == "type")["code"].to_list()]
+    per_type = [
+        (
+            f"{f.t['persons']} – {now_name}",
+            series(now.per_type.filter(now.per_type["level"] == "type"), "code", types, "persons"),
+            charts.NOW_COLOUR,
+        )
+    ]
+    if before is not None:
+        per_type.append(
+            (
+                f"{f.t['persons']} – {before_name}",
+                series(
+                    before.per_type.filter(before.per_type["level"] == "type"),
+                    "code",
+                    types,
+                    "persons",
+                ),
+                charts.PREVIOUS_COLOUR,
+            )
+        )
+    out.append(
+        (
+            "per_type",
+            f.t["charts_alt_type"],
+            charts.bars(
+                [
+                    _short(f"{c} {i18n.type_label(c, f.lang)}")
+                    if c != INVALID
+                    else f.t["ethos_other"]
+                    for c in types
+                ],
+                per_type,
+                small=f.small,
+                small_label=small_label,
+                horizontal=True,
+                name="type",
+                height_in=0.22 * len(types) * (1.6 if before is not None else 1) + 0.6,
+            ),
+        )
+    )
+
+    months = list(MONTHS)
+    month_series = [
+        (f.t["starts"], series(now.per_month, "period", months, "starts"), charts.NOW_COLOUR),
+        (f.t["ends"], series(now.per_month, "period", months, "ends"), charts.SECOND_COLOUR),
+    ]
+    if before is not None:
+        month_series.append(
+            (
+                f"{f.t['starts']} – {before_name}",
+                series(before.per_month, "period", months, "starts"),
+                charts.PREVIOUS_COLOUR,
+            )
+        )
+    out.append(
+        (
+            "per_month",
+            f.t["charts_alt_month"],
+            charts.bars(months, month_series, small=f.small, small_label=small_label, name="month"),
+        )
+    )
+
+    buckets = [b for b, _ in LENGTH_BUCKETS]
+    colours = (charts.NOW_COLOUR, charts.SECOND_COLOUR, charts.PREVIOUS_COLOUR)
+    length_series = [
+        (
+            i18n.ethos_label(c, f.lang).split(":")[0],
+            series(now.lengths, "bucket", buckets, c),
+            colour,
+        )
+        for c, colour in zip(
+            [c for c in now.lengths.columns if c != "bucket"], colours, strict=False
+        )
+    ]
+    out.append(
+        (
+            "lengths",
+            f.t["charts_alt_length"],
+            charts.bars(
+                buckets, length_series, small=f.small, small_label=small_label, name="length"
+            ),
+        )
+    )
+
+    waits = [b for b, _ in WAITING_BUCKETS]
+    wait_series = [(now_name, series(now.waiting, "bucket", waits, "rows"), charts.NOW_COLOUR)]
+    if before is not None:
+        wait_series.append(
+            (before_name, series(before.waiting, "bucket", waits, "rows"), charts.PREVIOUS_COLOUR)
+        )
+    out.append(
+        (
+            "waiting",
+            f.t["charts_alt_waiting"],
+            charts.bars(
+                [f.t.get(f"w_{b}", b) for b in waits],
+                wait_series,
+                small=f.small,
+                small_label=small_label,
+                name="waiting",
+            ),
+        )
+    )
+    return out
+
+
+def _version() -> str:
+    try:
+        return metadata.version("dakl-etl")
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def render_html(report: DeliveryReport, *, lang: Lang = "nl", suppress_small: bool = True) -> str:
+    """The whole page as text; write it with `write_report` or the caller's own atomic write."""
+    if lang not in i18n.LANGS:
+        raise ValueError(f"lang must be one of {', '.join(i18n.LANGS)}")
+    small = small_limit(report, suppress_small)
+    f = NumberFormat(lang, small)
+    now = report.now.figures
+    before = report.previous.figures if report.previous else None
+    medians = ", ".join(
+        f"{i18n.ethos_label(c, lang).split(':')[0]} {f.number(m)} {f.t['days']}"
+        for c, m in now.length_median.items()
+    )
+    context = {
+        "lang": lang,
+        "t": f.t,
+        "report": report,
+        "version": _version(),
+        "verdict": verdict_text(report, lang),
+        "accepted": report.accepted,
+        "findings": _findings_table(f, report),
+        "truncated": bool(report.validation.truncated),
+        "key": _key_table(f, now, before),
+        "per_type": _type_table(f, now, before),
+        "per_gemeente": _gemeente_table(f, report),
+        "per_month": _month_table(f, now, before),
+        "lengths": _length_table(f, now, before),
+        "lengths_note": f.t["lengths_note"].format(medians=medians),
+        "waiting": _waiting_table(f, now, before),
+        "waiting_note": f.t["waiting_note"].format(median=f.number(now.waiting_median)),
+        "reden": _reden_table(f, now, before),
+        "signals": _signal_table(f, report),
+        "signals_line": signals_line(report, lang),
+        "charts": {key: (alt, svg) for key, alt, svg in _charts(f, report)},
+        "small_note": f.t["small_note"].format(n=small, m=small - 1) if small else "",
+    }
+    return _ENV.get_template("report.html.j2").render(context)

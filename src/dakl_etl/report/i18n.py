@@ -1,0 +1,414 @@
+"""The report's words in Dutch (default: the coordinator's and the protocol's language) and English.
+
+Protocol terms (TypeOpvang, Gemeentecode, BSN, V-nummer, ETHOS-Light) stay Dutch in both.
+Signal texts are `str.format` templates over `Signal.measured` and `Signal.limits`.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Literal
+
+from dakl_etl.protocol.codes import ETHOS_CATEGORY, REDEN_BEEINDIGING, TYPE_OPVANG
+
+Lang = Literal["nl", "en"]
+LANGS: tuple[Lang, ...] = ("nl", "en")
+
+_NL = {
+    "title": "Leveringsrapport Monitor Dakloosheid",
+    "subtitle": "Wat CBS zal zien, vóór het aanleveren",
+    "file": "Bestand",
+    "year": "Verslagjaar",
+    "created": "Aanmaakdatum bestand",
+    "previous_unreadable": "niet te lezen: zonder vergelijking",
+    "year_guessed": "(afgeleid uit de startdata: de bestandsnaam noemt geen jaar)",
+    "previous": "Vergeleken met",
+    "generated": "Gemaakt met dakl-etl",
+    "verdict": "Oordeel",
+    "verdict_ok": "Klaar om aan te leveren",
+    "verdict_ok_warnings": "Klaar om aan te leveren, met {warnings} waarschuwing(en)",
+    "verdict_rejected": "Wordt afgekeurd: {errors} fout(en) in {rows} regel(s) ({rules})",
+    "verdict_rejected_file": "Wordt afgekeurd: {errors} fout(en) ({rules})",
+    "findings": "Bevindingen per regel",
+    "no_findings": "Geen bevindingen: het bestand voldoet aan alle regels van het protocol.",
+    "rule": "Regel",
+    "severity": "Ernst",
+    "error": "fout",
+    "warning": "waarschuwing",
+    "description": "Omschrijving",
+    "count": "Aantal",
+    "lines": "Eerste regels",
+    "more": "en {n} meer",
+    "todo": "Wat te doen",
+    "key_figures": "Kerncijfers",
+    "figure": "Kengetal",
+    "now": "Deze levering",
+    "before": "Vorige levering",
+    "before_short": "vorige",
+    "change": "Verschil",
+    "change_pct": "Verschil %",
+    "rows": "Regels",
+    "persons": "Personen",
+    "k_rows": "Regels (opvangtrajecten)",
+    "k_persons_bsn": "Unieke personen met BSN",
+    "k_rows_unknown_bsn": "Regels met onbekend BSN (999999999)",
+    "k_persons_unknown_bsn": "Personen met onbekend BSN (uniek V-nummer, of per regel)",
+    "k_rows_invalid_bsn": "Regels met ongeldig BSN",
+    "k_rows_with_v_nummer": "Regels met V-nummer",
+    "k_rows_without_v_nummer": "Regels zonder V-nummer",
+    "k_open_at_year_end": "Trajecten nog lopend op 31 december",
+    "k_end_unknown": "Trajecten beëindigd op onbekende datum",
+    "k_gemeenten": "Gemeenten",
+    "per_type": "Per type ingezette opvang",
+    "type": "Type",
+    "total": "Totaal",
+    "type_note": (
+        "Een persoon telt één keer per regel van de tabel: wie twee typen binnen één categorie "
+        "had, telt één keer voor de categorie. Personen = unieke geldige BSN's."
+    ),
+    "per_gemeente": "Per gemeente",
+    "gemeente": "Gemeente",
+    "gemeentecode": "Gemeentecode",
+    "unknown_gemeente": "onbekende code",
+    "per_month": "Instroom en uitstroom per maand",
+    "period": "Periode",
+    "starts": "Starts",
+    "ends": "Beëindigingen",
+    "p_before": "vóór {year}",
+    "p_after": "na {year}",
+    "p_open": "loopt nog (31-12)",
+    "p_unknown": "einddatum onbekend",
+    "p_invalid": "ongeldige datum",
+    "lengths": "Duur van de opvangtrajecten",
+    "bucket": "Duur (dagen)",
+    "lengths_note": (
+        "Duur van start tot einde; trajecten die na 31 december doorlopen tot 31 december. "
+        "Mediaan: {medians}."
+    ),
+    "days": "dagen",
+    "waiting": "Wachttijd van melding tot start",
+    "waiting_bucket": "Dagen van melding tot start",
+    "w_<0": "melding ná start",
+    "w_none": "geen datum melding",
+    "w_invalid": "ongeldige datum",
+    "waiting_note": "Mediaan {median} dagen (regels met een datum melding).",
+    "reden": "Reden beëindiging",
+    "reden_code": "Code",
+    "r_none": "beëindigd, geen reden opgegeven",
+    "r_open": "loopt nog (geen reden)",
+    "r_??": "ongeldige code",
+    "signals": "Plausibiliteit",
+    "signals_intro": (
+        "Controles waarmee CBS onwaarschijnlijke leveringen opspoort. Een signaal houdt de "
+        "levering niet tegen, maar vraagt om een verklaring of correctie."
+    ),
+    "signal": "Signaal",
+    "signals_none": "Plausibiliteit: geen signalen",
+    "signals_some": "Plausibiliteit: {n} signaal/signalen om naar te kijken ({ids})",
+    "status": "Status",
+    "fired": "let op",
+    "quiet": "in orde",
+    "not_judged": "niet beoordeeld (vorige levering nodig)",
+    "none": "geen",
+    "small": "< {n}",
+    "small_note": (
+        "Aantallen van 1 tot en met {m} worden getoond als \u201c< {n}\u201d, zodat dit rapport "
+        "doorgestuurd kan worden."
+    ),
+    "charts_alt_month": "Grafiek: starts en beëindigingen per maand",
+    "charts_alt_length": "Grafiek: duur van de trajecten per categorie",
+    "charts_alt_waiting": "Grafiek: wachttijd van melding tot start",
+    "charts_alt_type": "Grafiek: personen per type opvang",
+    "no_persons": "geen",
+    "ethos_other": "Ongeldige type-code",
+    "P01": "Veel minder personen met BSN dan in de vorige levering",
+    "P01_detail": "{persons} tegen {previous} ({change:+.0%}; grens −{max_person_drop:.0%})",
+    "P02": "Weinig personen voor het aantal regels",
+    "P02_detail": (
+        "{rows_per_person:.1f} regels per persoon met BSN (grens {max_rows_per_person:.1f})"
+    ),
+    "P03": "Hoog aandeel onbekend BSN",
+    "P03_detail": (
+        "{share:.1%} van de regels heeft BSN 999999999 (grens {max_unknown_bsn_share:.0%})"
+    ),
+    "P04": "Type opvang vorig jaar gebruikt, nu afwezig",
+    "P04_detail": "afwezig: {types} (gebruikt = minstens {min_type_rows} regels)",
+    "P05": "Grote daling of stijging per type opvang",
+    "P05_detail": "{types} (grens ± {max_type_change:.0%} en ± {min_type_change_rows} regels)",
+    "P06": "Datum melding na de startdatum",
+    "P06_detail": (
+        "{share:.1%} van de regels met een datum melding "
+        "(grens {max_melding_after_start_share:.0%})"
+    ),
+    "P07": "Trajecten langer dan een jaar",
+    "P07_detail": "{share:.1%} van de trajecten (grens {max_long_share:.0%})",
+    "P08": "Nacht-, nood- of winteropvang langer dan een jaar",
+    "P08_detail": "{share:.1%} van de ETHOS-Light 2 trajecten (grens {max_long_share_ethos2:.0%})",
+    "unreadable": (
+        "De regels van dit bestand zijn niet te lezen (zie de bevindingen F03/F04/F05): de "
+        "cijfers hieronder zijn leeg tot het bestand hersteld is."
+    ),
+    "summary_title": "Leveringsrapport",
+    "summary_report": "Rapport",
+}
+
+_EN = {
+    "title": "Delivery report Monitor Dakloosheid",
+    "subtitle": "What CBS will see, before the upload",
+    "file": "File",
+    "year": "Reporting year",
+    "created": "Aanmaakdatum bestand (created)",
+    "previous_unreadable": "cannot be read: no comparison",
+    "year_guessed": "(taken from the start dates: the file name gives no year)",
+    "previous": "Compared with",
+    "generated": "Made with dakl-etl",
+    "verdict": "Verdict",
+    "verdict_ok": "Ready to deliver",
+    "verdict_ok_warnings": "Ready to deliver, with {warnings} warning(s)",
+    "verdict_rejected": "Will be rejected: {errors} error(s) on {rows} line(s) ({rules})",
+    "verdict_rejected_file": "Will be rejected: {errors} error(s) ({rules})",
+    "findings": "Findings per rule",
+    "no_findings": "No findings: the file meets every rule of the protocol.",
+    "rule": "Rule",
+    "severity": "Severity",
+    "error": "error",
+    "warning": "warning",
+    "description": "Description",
+    "count": "Count",
+    "lines": "First lines",
+    "more": "and {n} more",
+    "todo": "What to do",
+    "key_figures": "Key figures",
+    "figure": "Figure",
+    "now": "This delivery",
+    "before": "Previous delivery",
+    "before_short": "previous",
+    "change": "Change",
+    "change_pct": "Change %",
+    "rows": "Rows",
+    "persons": "Persons",
+    "k_rows": "Rows (shelter episodes)",
+    "k_persons_bsn": "Unique persons with a BSN",
+    "k_rows_unknown_bsn": "Rows with unknown BSN (999999999)",
+    "k_persons_unknown_bsn": "Persons with unknown BSN (unique V-nummer, or per row)",
+    "k_rows_invalid_bsn": "Rows with an invalid BSN",
+    "k_rows_with_v_nummer": "Rows with a V-nummer",
+    "k_rows_without_v_nummer": "Rows without a V-nummer",
+    "k_open_at_year_end": "Episodes still running on 31 December",
+    "k_end_unknown": "Episodes ended on an unknown date",
+    "k_gemeenten": "Municipalities",
+    "per_type": "Per type of shelter (TypeOpvang)",
+    "type": "Type",
+    "total": "Total",
+    "type_note": (
+        "A person counts once per table row: someone with two types in one category counts "
+        "once for the category. Persons = unique valid BSNs."
+    ),
+    "per_gemeente": "Per municipality (gemeente)",
+    "gemeente": "Gemeente",
+    "gemeentecode": "Gemeentecode",
+    "unknown_gemeente": "unknown code",
+    "per_month": "Starts and ends per month",
+    "period": "Period",
+    "starts": "Starts",
+    "ends": "Ends",
+    "p_before": "before {year}",
+    "p_after": "after {year}",
+    "p_open": "still running (31-12)",
+    "p_unknown": "end date unknown",
+    "p_invalid": "invalid date",
+    "lengths": "Length of the shelter episodes",
+    "bucket": "Length (days)",
+    "lengths_note": (
+        "Length from start to end; episodes running past 31 December are measured up to "
+        "31 December. Median: {medians}."
+    ),
+    "days": "days",
+    "waiting": "Waiting time from melding to start",
+    "waiting_bucket": "Days from melding to start",
+    "w_<0": "melding after start",
+    "w_none": "no Datum melding",
+    "w_invalid": "invalid date",
+    "waiting_note": "Median {median} days (rows with a Datum melding).",
+    "reden": "Reden beëindiging (reason for ending)",
+    "reden_code": "Code",
+    "r_none": "ended, no reason given",
+    "r_open": "still running (no reason)",
+    "r_??": "invalid code",
+    "signals": "Plausibility",
+    "signals_intro": (
+        "Checks CBS uses to spot implausible deliveries. A signal does not block the delivery "
+        "but asks for an explanation or a correction."
+    ),
+    "signal": "Signal",
+    "signals_none": "Plausibility: no signals",
+    "signals_some": "Plausibility: {n} signal(s) to look at ({ids})",
+    "status": "Status",
+    "fired": "look",
+    "quiet": "fine",
+    "not_judged": "not judged (needs a previous delivery)",
+    "none": "none",
+    "small": "< {n}",
+    "small_note": (
+        "Counts from 1 to {m} are shown as \u201c< {n}\u201d so that this report can be forwarded."
+    ),
+    "charts_alt_month": "Chart: starts and ends per month",
+    "charts_alt_length": "Chart: length of the episodes per category",
+    "charts_alt_waiting": "Chart: waiting time from melding to start",
+    "charts_alt_type": "Chart: persons per type of shelter",
+    "no_persons": "none",
+    "ethos_other": "Invalid type code",
+    "P01": "Far fewer persons with a BSN than in the previous delivery",
+    "P01_detail": "{persons} against {previous} ({change:+.0%}; limit −{max_person_drop:.0%})",
+    "P02": "Few persons for the number of rows",
+    "P02_detail": (
+        "{rows_per_person:.1f} rows per person with a BSN (limit {max_rows_per_person:.1f})"
+    ),
+    "P03": "High share of unknown BSN",
+    "P03_detail": "{share:.1%} of the rows have BSN 999999999 (limit {max_unknown_bsn_share:.0%})",
+    "P04": "Type of shelter used last time, absent now",
+    "P04_detail": "absent: {types} (used = at least {min_type_rows} rows)",
+    "P05": "Large drop or jump per type of shelter",
+    "P05_detail": "{types} (limit ± {max_type_change:.0%} and ± {min_type_change_rows} rows)",
+    "P06": "Datum melding after the start date",
+    "P06_detail": "{share:.1%} of the rows with a Datum melding (limit "
+    "{max_melding_after_start_share:.0%})",
+    "P07": "Episodes longer than a year",
+    "P07_detail": "{share:.1%} of the episodes (limit {max_long_share:.0%})",
+    "P08": "Night, emergency or winter shelter longer than a year",
+    "P08_detail": "{share:.1%} of the ETHOS-Light 2 episodes (limit {max_long_share_ethos2:.0%})",
+    "unreadable": (
+        "The rows of this file cannot be read (see findings F03/F04/F05): the figures below "
+        "stay empty until the file is repaired."
+    ),
+    "summary_title": "Delivery report",
+    "summary_report": "Report",
+}
+
+#: Short Dutch rule titles for the findings table; the catalog (protocol.rules) is English.
+RULE_TITLES_NL = MappingProxyType(
+    {
+        "F01": "Bestandsnaam is DAKL_J{JJJJ}[_vrije tekst].csv/.txt",
+        "F02": "Bestandsnaam zonder verboden tekens en met één '.'",
+        "F03": "Codering is UTF-8 (een BOM is alleen een waarschuwing)",
+        "F04": "Eerste regel is één kopregel met 9 veldnamen",
+        "F05": "Elke regel heeft precies 9 velden (8 puntkomma's)",
+        "F06": "Elke regel eindigt op dezelfde soort regeleinde",
+        "F07": "Geen lege regels, en minstens één dataregel",
+        "F08": "Aanmaakdatum bestand is op elke regel gelijk",
+        "F09": "Geen identieke dubbele regels met een echt BSN",
+        "R01": "Aanmaakdatum is 12 cijfers en een echte datum-tijd",
+        "R02": "Aanmaakdatum in wetenschappelijke notatie (Excel)",
+        "R03": "Gemeentecode is precies 4 cijfers",
+        "R04": "Gemeentecode bestond in het verslagjaar",
+        "R05": "BSN is precies 9 cijfers",
+        "R06": "BSN voldoet aan de elfproef",
+        "R07": "BSN onbekend (999999999) zonder V-nummer",
+        "R08": "Datum melding is, indien gevuld, een echte datum JJJJMMDD",
+        "R09": "Datum melding ligt niet na de startdatum",
+        "R10": "Type ingezette opvang is een code uit het protocol",
+        "R11": "Startdatum is een echte datum JJJJMMDD",
+        "R12": "Startdatum ligt niet na het verslagjaar",
+        "R13": "Einddatum is, indien gevuld, een echte datum JJJJMMDD",
+        "R14": "Einddatum ligt niet vóór de startdatum",
+        "R15": "Einddatum ligt niet vóór het begin van het verslagjaar",
+        "R16": "Reden beëindiging is een code uit het protocol",
+        "R17": "Reden beëindiging alleen samen met een einddatum",
+        "R18": "V-nummer is, indien gevuld, precies 10 cijfers",
+        "R19": "Verplicht veld is leeg",
+        "R20": "Waarde met spaties, aanhalingstekens of andere tekens dan cijfers",
+    }
+)
+
+#: What to do, in Dutch, per rule (the catalog's `hint` is the English original).
+RULE_HINTS_NL = MappingProxyType(
+    {
+        "F01": "Noem het bestand DAKL_J<jaar>_<vrije tekst>.csv, bijv. DAKL_J2024_gemeenteX.csv.",
+        "F02": "Verwijder : \\ / ? ; * \" > < | ] [ en elke '.' behalve die vóór de extensie.",
+        "F03": "Sla op als UTF-8 (Excel: 'CSV UTF-8'; beter: laat dakl-etl het schrijven).",
+        "F04": "Maak regel 1 de kopregel: Aanmaakdatum bestand;Gemeentecode;BSN;…;V-nummer.",
+        "F05": "Scheid met ';' en geef elke regel 9 velden; geen ';' na het laatste veld.",
+        "F06": "Sla het bestand op met één soort regeleinde en een regeleinde na de laatste regel.",
+        "F07": "Verwijder de lege regels (ook aan het eind); een levering heeft dataregels nodig.",
+        "F08": "Vul op elke regel hetzelfde aanmaakmoment in (JJJJMMDDUUMM).",
+        "F09": "Ontdubbel de levering: elk verblijf van een persoon komt één keer voor.",
+        "R01": "Schrijf het aanmaakmoment als JJJJMMDDUUMM, bijv. 202504241530.",
+        "R02": "Maak de kolom in Excel eerst tekst vóór het opslaan, of laat dakl-etl het bestand "
+        "schrijven.",
+        "R03": "Schrijf de CBS-gemeentecode met 4 cijfers en voorloopnullen, bijv. 0363.",
+        "R04": "Gebruik een gemeentecode die in het verslagjaar geldig was (referentielijst).",
+        "R05": "Schrijf het BSN met 9 cijfers en voorloopnul; 999999999 als het onbekend is.",
+        "R06": "Verbeter het BSN in de bron, of lever 999999999 (onbekend) met een V-nummer.",
+        "R07": "Vul het V-nummer in waar het bekend is.",
+        "R08": "Schrijf Datum melding als JJJJMMDD of laat het leeg (het veld is facultatief).",
+        "R09": "Controleer Datum melding: de melding komt meestal vóór de start van de opvang.",
+        "R10": "Gebruik 0201 0203 0204 0205 0301 0302 0303 0304 of 0305 (0202 bestaat niet).",
+        "R11": "Schrijf de startdatum als JJJJMMDD, bijv. 20240102.",
+        "R12": "Laat verblijven die na 31 december beginnen weg uit het bestand van dit jaar.",
+        "R13": "Schrijf de einddatum als JJJJMMDD, of laat hem leeg als de einddatum onbekend is.",
+        "R14": "Verbeter de start- of einddatum in het bronsysteem.",
+        "R15": "Laat verblijven die vóór 1 januari eindigden weg uit het bestand van dit jaar.",
+        "R16": "Gebruik 02 19 21 22 23 of 99, of laat het veld leeg.",
+        "R17": "Laat Reden beëindiging leeg bij lopende verblijven, of vul de einddatum in.",
+        "R18": "Schrijf het V-nummer met 10 cijfers en voorloopnullen, of laat het leeg.",
+        "R19": "Vul Aanmaakdatum, Gemeentecode, BSN (onbekend: 999999999), Type en Startdatum in.",
+        "R20": "Verwijder spaties, aanhalingstekens, decimale punten en letters: alleen cijfers.",
+    }
+)
+
+#: English glosses of the protocol's code labels (the labels themselves are Dutch).
+_TYPE_EN = {
+    "0201": "Night shelter",
+    "0203": "Emergency shelter",
+    "0204": "Winter shelter",
+    "0205": "Other/unknown within ETHOS-Light category 2",
+    "0301": "24-hour shelter",
+    "0302": "Transitional housing",
+    "0303": "Alternative temporary shelter",
+    "0304": "Other/unknown within ETHOS-Light category 3",
+    "0305": "Flip housing (omklapwoningen)",
+}
+_ETHOS_EN = {
+    "02": "ETHOS-Light 2: emergency accommodation",
+    "03": "ETHOS-Light 3: temporary accommodation",
+}
+_REDEN_EN = {
+    "02": "Death",
+    "19": "Ended according to plan",
+    "21": "Ended unilaterally by the client",
+    "22": "Ended unilaterally by the provider",
+    "23": "Ended early by mutual agreement",
+    "99": "Unknown/other",
+}
+
+TEXTS: MappingProxyType[str, MappingProxyType[str, str]] = MappingProxyType(
+    {
+        "nl": MappingProxyType(_NL),
+        "en": MappingProxyType(_EN),
+    }
+)
+
+
+def texts(lang: Lang) -> MappingProxyType[str, str]:
+    return TEXTS[lang]
+
+
+def type_label(code: str, lang: Lang) -> str:
+    return (_TYPE_EN if lang == "en" else TYPE_OPVANG).get(code, TEXTS[lang]["ethos_other"])
+
+
+def ethos_label(code: str, lang: Lang) -> str:
+    return (_ETHOS_EN if lang == "en" else ETHOS_CATEGORY).get(code, TEXTS[lang]["ethos_other"])
+
+
+def reden_label(code: str, lang: Lang) -> str:
+    labels = _REDEN_EN if lang == "en" else REDEN_BEEINDIGING
+    return labels.get(code) or TEXTS[lang].get(f"r_{code}", code)
+
+
+def rule_title(code: str, lang: Lang, english_title: str) -> str:
+    return RULE_TITLES_NL.get(code, english_title) if lang == "nl" else english_title
+
+
+def rule_hint(code: str, lang: Lang, english_hint: str) -> str:
+    return RULE_HINTS_NL.get(code, english_hint) if lang == "nl" else english_hint

@@ -1,0 +1,54 @@
+"""The terminal summary after `report` and `run`: the verdict, key figures and fired signals."""
+
+from __future__ import annotations
+
+from dakl_etl.report import i18n
+from dakl_etl.report.build import DeliveryReport
+from dakl_etl.report.html import (
+    NumberFormat,
+    signal_detail,
+    signals_line,
+    small_limit,
+    verdict_text,
+)
+from dakl_etl.report.i18n import Lang
+
+_KEYS = (
+    "rows",
+    "persons_bsn",
+    "rows_unknown_bsn",
+    "persons_unknown_bsn",
+    "rows_with_v_nummer",
+    "rows_without_v_nummer",
+    "open_at_year_end",
+    "gemeenten",
+)
+
+
+def render_summary(
+    report: DeliveryReport, lang: Lang = "nl", *, suppress_small: bool = True
+) -> str:
+    """A few plain lines (no colour codes: they end up in logs and e-mails too)."""
+    t = i18n.texts(lang)
+    f = NumberFormat(lang, small_limit(report, suppress_small))
+    now = report.now
+    head = f"{t['summary_title']} {now.file} ({t['year'].lower()} {now.year})"
+    if now.year_from_data:
+        head += f" {t['year_guessed']}"
+    if report.previous:
+        head += f" – {t['previous'].lower()} {report.previous.file}"
+    lines = [head, f"  {t['verdict']}: {verdict_text(report, lang)}"]
+    key = now.figures.key.as_dict()
+    before = report.previous.figures.key.as_dict() if report.previous else None
+    width = max(len(t[f"k_{k}"]) for k in _KEYS)
+    for name in _KEYS:
+        g = NumberFormat(lang, None) if name == "gemeenten" else f  # not a count of persons
+        line = f"  {t[f'k_{name}']:<{width}}  {g.count(key[name]):>10}"
+        if before is not None:
+            change = g.change(key[name], before[name])
+            change = f", {change}" if change else ""
+            line += f"  ({t['before'].lower()} {g.count(before[name])}{change})"
+        lines.append(line)
+    lines.append(f"  {signals_line(report, lang)}")
+    lines += [f"    {s.id} {t[s.id]}: {signal_detail(s, lang)}" for s in report.fired]
+    return "\n".join(lines)

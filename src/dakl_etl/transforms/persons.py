@@ -1,0 +1,92 @@
+"""Who is who: the person key, the BSN that goes into the file, the invalid-BSN policy.
+
+RULES.md: the person key is the BSN when valid; else the V-nummer; else the source's own
+client id (scoped to that source). A row with none of these is a person of its own: two unknown
+persons are never merged. The key is an integer (`person`) so that sorting and grouping millions
+of rows stays cheap: a valid BSN is its own number, every other key gets a number above all BSNs.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import polars as pl
+
+from dakl_etl.protocol.bsn import elfproef
+from dakl_etl.protocol.codes import UNKNOWN_BSN
+
+InvalidBsnPolicy = Literal["reject", "unknown"]
+POLICIES: tuple[str, ...] = ("reject", "unknown")
+
+#: Person numbers at or above this are not BSNs (a BSN has 9 digits): every other key gets
+#: `FIRST_OTHER_PERSON + its rank`, so all person numbers stay below 2·10⁹ for < 10⁹ rows.
+FIRST_OTHER_PERSON = 1_000_000_000
+
+_SEP = "\x1f"  # cannot occur in a source name, client id or V-nummer
+
+
+def bsn_status() -> pl.Expr:
+    """`valid`, `unknown` (absent or 999999999) or `invalid` (present, fails R05/R06)."""
+    bsn = pl.col("bsn")
+    return (
+        pl.when(elfproef(bsn))
+        .then(pl.lit("valid"))
+        .when(bsn.is_null() | (bsn == UNKNOWN_BSN) | (bsn == ""))
+        .then(pl.lit("unknown"))
+        .otherwise(pl.lit("invalid"))
+    )
+
+
+def assign_persons(
+    frame: pl.LazyFrame, *, invalid_bsn: InvalidBsnPolicy = "reject"
+) -> pl.LazyFrame:
+    """Add `person` (Int64 key) and `bsn_invalid`.
+
+    The BSN the file carries follows from `person`: below `FIRST_OTHER_PERSON` it is the BSN
+    itself, above it the person is delivered as 999999999.
+
+    Under `reject`, a row whose BSN is present but invalid gets `reject_code` R05 (not 9 digits)
+    or R06 (fails the elfproef) unless it already carries an earlier reject; under `unknown` it is
+    delivered as 999999999 and keyed by its V-nummer or client id.
+    """
+    if invalid_bsn not in POLICIES:
+        raise ValueError(f"invalid_bsn policy must be one of {POLICIES}, not {invalid_bsn!r}")
+    status = bsn_status()
+    frame = frame.with_columns(_bsn_status=status)
+    valid = pl.col("_bsn_status") == "valid"
+    invalid = pl.col("_bsn_status") == "invalid"
+    if invalid_bsn == "reject":
+        new_reject = invalid & pl.col("reject_code").is_null()
+        nine_digits = pl.when(new_reject).then(pl.col("bsn")).str.contains(r"^\d{9}$")
+        code = pl.when(nine_digits).then(pl.lit("R06")).otherwise(pl.lit("R05"))
+        # `reject_value` stays empty: the offending value is the BSN itself, which the rejects
+        # file shows masked in its own column (masking here would cost a pass over all rows).
+        frame = frame.with_columns(
+            reject_code=pl.coalesce("reject_code", pl.when(new_reject).then(code)),
+            reject_field=pl.coalesce("reject_field", pl.when(new_reject).then(pl.lit("bsn"))),
+        )
+    # One dictionary for every key that is not a BSN, built and ranked only on those rows:
+    # V-nummer, else client id within its source, else the row itself (a person of its own).
+    other = ~valid
+    v_nummer = pl.when(other).then(pl.col("v_nummer"))
+    client = (
+        pl.when(other & v_nummer.is_null()).then(pl.col("client_id")).str.strip_chars()
+        .replace("", None)
+    )
+    no_key = other & v_nummer.is_null() & client.is_null()
+    other_key = pl.coalesce(
+        pl.concat_str(pl.lit("V"), v_nummer, separator=_SEP),
+        pl.concat_str(pl.lit("C"), pl.when(client.is_not_null()).then(pl.col("source")), client,
+                      separator=_SEP),
+        pl.concat_str(pl.lit("R"), pl.when(no_key).then(pl.col("source")),
+                      pl.when(no_key).then(pl.col("source_row")).cast(pl.String),
+                      separator=_SEP),
+    )
+    person = (
+        pl.when(valid).then(pl.col("bsn").cast(pl.Int64, strict=False))
+        .otherwise(other_key.rank("dense").cast(pl.Int64) + FIRST_OTHER_PERSON)
+    )
+    return frame.with_columns(
+        person=person,
+        bsn_invalid=invalid,
+    ).drop("_bsn_status")

@@ -1,0 +1,70 @@
+"""Which episodes go into the file of reporting year Y, and how they are written there.
+
+RULES.md: an episode belongs to Y when it starts on or before 31-12-Y and is open, or ends on or
+after 01-01-Y, or (end unknown) started in Y. Open → Einddatum `Y1231` and no Reden; a real end
+after the year is kept; "ended, date unknown" stays empty.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import polars as pl
+
+#: The columns of a year frame, as `outputs.writer.write_dakl` takes them.
+DAKL_COLUMNS = (
+    "gemeentecode", "bsn", "datum_melding", "type_opvang", "startdatum", "einddatum", "reden",
+    "v_nummer",
+)
+
+
+def in_year(year: int) -> pl.Expr:
+    """True for episodes (`startdatum`, `einddatum`, `is_open`, `ended_unknown`) of year Y."""
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    return (pl.col("startdatum") <= last) & (
+        pl.col("is_open")
+        | (pl.col("einddatum") >= first).fill_null(False)
+        | (pl.col("ended_unknown") & (pl.col("startdatum").dt.year() == year))
+    )
+
+
+def in_any_year(years: Iterable[int]) -> pl.Expr:
+    years = list(years)
+    if not years:
+        return pl.lit(False)
+    return pl.any_horizontal(in_year(y) for y in years)
+
+
+def year_rows(episodes: pl.LazyFrame, year: int) -> pl.LazyFrame:
+    """The rows of the file of `year`: clamped, de-duplicated by person key, in a stable order.
+
+    Dedup is by (person, type, gemeente, start) — never by row text, so two unknown persons
+    (both `999999999`) with identical rows both stay. `person`, `group` and `episode` are kept
+    for the ledger; the writer takes `DAKL_COLUMNS`.
+    """
+    clamp = dt.date(year, 12, 31)
+    return (
+        episodes.filter(in_year(year))
+        .with_columns(
+            einddatum=pl.when(pl.col("is_open"))
+            .then(pl.lit(clamp, pl.Date))
+            .otherwise(pl.col("einddatum")),
+            reden=pl.when(pl.col("is_open")).then(None).otherwise(pl.col("reden")),
+        )
+        .pipe(dedup)
+        .rename({"bsn_out": "bsn"})
+        # gemeente, type, start, then person: the person number orders like the BSN
+        # (999999999 = every number from FIRST_OTHER_PERSON on, after all real BSNs)
+        .sort(pl.col("group") % 10_000, pl.col("group") // 10_000 % 10_000, "startdatum",
+              "person")
+    )
+
+
+def dedup(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per person, type, gemeente and start date (the first in episode order).
+
+    `group` encodes person, type and gemeente; `person` is the person key, never the row text.
+    """
+    return rows.sort("episode").unique(subset=["group", "startdatum"], keep="first",
+                                       maintain_order=True)

@@ -1,0 +1,206 @@
+"""Row rules, F08 and F09 on a frame of the nine fields as text: findings as frames first.
+
+All checks are Polars expressions over every row at once; Python only touches the few example
+rows that become `Finding` objects.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from dakl_etl.protocol.codes import UNKNOWN_BSN
+from dakl_etl.protocol.fields import COLUMNS, FIELD_BY_KEY
+from dakl_etl.protocol.findings import Finding, Report
+from dakl_etl.protocol.rules import RULES
+from dakl_etl.protocol.schema import Context, field_finding
+from dakl_etl.reference import Gemeenten
+from dakl_etl.validation.messages import message, shown
+
+_ERROR_CODES = sorted(r.id for r in RULES.values() if r.severity == "error")
+
+
+def context(year: int | None, gemeenten: Gemeenten) -> Context:
+    if year is None:
+        codes = frozenset(gemeenten.frame["gemeentecode"].to_list())
+    else:
+        codes = gemeenten.codes_in_year(year)
+    return Context(year=year, gemeentecodes=codes)
+
+
+def as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """`line` plus the nine fields as text, "" for absent values."""
+    missing = [c for c in (*COLUMNS, "line") if c not in frame.columns]
+    if missing:
+        raise ValueError(f"frame lacks column(s) {', '.join(missing)}")
+    return frame.select(
+        pl.col("line").cast(pl.Int64),
+        *(pl.col(c).cast(pl.String).fill_null("") for c in COLUMNS),
+    )
+
+
+def check_rows(
+    fields: pl.LazyFrame,
+    report: Report,
+    *,
+    ctx: Context,
+    max_examples: int,
+    aanmaakdatum: pl.LazyFrame | None = None,
+    duplicates: pl.DataFrame | None = None,
+) -> None:
+    """Add the findings of R01–R20, F08 and F09 on `fields` (`line` + nine text columns).
+
+    The rule chains run in the streaming engine and only rows with a finding are kept, so
+    memory stays near the size of the input however many rows it has. `aanmaakdatum`
+    (`line` + that column) and `duplicates` (the rows that may be exact duplicates) can be
+    given when the caller has a cheaper way to them than `fields`.
+    """
+    code_cols = [f"_{k}" for k in COLUMNS]
+    if aanmaakdatum is None:
+        aanmaakdatum = fields.select("line", "aanmaakdatum")
+    common = _common_aanmaakdatum(aanmaakdatum, ctx)
+    f08 = (
+        (pl.col("_aanmaakdatum").is_null() & (pl.col("aanmaakdatum") != common))
+        if common is not None
+        else pl.lit(False)
+    )
+    flagged = (
+        fields.with_columns(field_finding(k, ctx).alias(f"_{k}") for k in COLUMNS)
+        .with_columns(f08.alias("_f08"))
+        .filter(pl.any_horizontal(*(pl.col(c).is_not_null() for c in code_cols), pl.col("_f08")))
+        .collect(engine="streaming")
+    )
+    for key in COLUMNS:
+        _add_field_findings(flagged, key, report, ctx, max_examples)
+    _add_f08(flagged, common, report, max_examples)
+    if duplicates is None:
+        duplicates = fields.filter(pl.struct(*COLUMNS).is_duplicated()).collect()
+    _add_f09(duplicates, report, max_examples)
+
+    has_error = pl.any_horizontal(
+        *(pl.col(c).is_in(_ERROR_CODES).fill_null(False) for c in code_cols), pl.col("_f08")
+    )
+    report.rows_with_errors += int(flagged.select(has_error.sum()).item())
+
+
+def _common_aanmaakdatum(aanmaakdatum: pl.LazyFrame, ctx: Context) -> str | None:
+    """The valid Aanmaakdatum on most rows (the earliest of equals), judged per distinct value."""
+    counts = (
+        aanmaakdatum.group_by("aanmaakdatum")
+        .agg(pl.len().alias("n"), pl.col("line").min().alias("first"))
+        .collect(engine="streaming")
+        .filter(field_finding("aanmaakdatum", ctx).is_null())
+        .sort(["n", "first"], descending=[True, False])
+    )
+    return counts["aanmaakdatum"][0] if counts.height else None
+
+
+def _add_field_findings(
+    checked: pl.DataFrame, key: str, report: Report, ctx: Context, max_examples: int
+) -> None:
+    code_col = f"_{key}"
+    hits = checked.filter(pl.col(code_col).is_not_null())
+    if hits.height == 0:
+        return
+    spec = FIELD_BY_KEY[key]
+    counts = hits.group_by(code_col).len().sort(code_col)
+    for code, total in counts.iter_rows():
+        rows = hits.filter(pl.col(code_col) == code).sort("line").head(max_examples)
+        examples = [
+            Finding(
+                code=code,
+                severity=RULES[code].severity,
+                message=message(code, key, row, ctx.year),
+                line=row["line"],
+                column=spec.position,
+                field=spec.name,
+                value=shown(key, row[key]),
+            )
+            for row in rows.select("line", *COLUMNS).iter_rows(named=True)
+        ]
+        report.add(code, RULES[code].severity, total, examples)
+
+
+def _add_f08(flagged: pl.DataFrame, common: str | None, report: Report, max_examples: int) -> None:
+    hits = flagged.filter(pl.col("_f08"))
+    if hits.height == 0:
+        return
+    spec = FIELD_BY_KEY["aanmaakdatum"]
+    examples = [
+        Finding(
+            code="F08",
+            severity="error",
+            message=f"Aanmaakdatum {value} differs from {common}, the value on most rows",
+            line=line,
+            column=spec.position,
+            field=spec.name,
+            value=value,
+        )
+        for line, value in hits.sort("line")
+        .head(max_examples)
+        .select("line", "aanmaakdatum")
+        .iter_rows()
+    ]
+    report.add("F08", "error", hits.height, examples)
+
+
+def _add_f09(candidates: pl.DataFrame, report: Report, max_examples: int) -> None:
+    """F09 on the rows that may be duplicates; rows with BSN unknown may be different people."""
+    real = (pl.col("bsn") != UNKNOWN_BSN) & (pl.col("bsn") != "")
+    dups = candidates.filter(real)
+    if dups.height == 0:
+        return
+    later = (
+        dups.with_columns(first=pl.col("line").min().over(pl.struct(*COLUMNS)))
+        .filter(pl.col("line") != pl.col("first"))
+        .sort("line")
+    )
+    examples = [
+        Finding(
+            code="F09",
+            severity="warning",
+            message=f"exact duplicate of line {first} (same BSN and all other fields)",
+            line=line,
+            value=shown("bsn", bsn),
+        )
+        for line, first, bsn in later.head(max_examples).select("line", "first", "bsn").iter_rows()
+    ]
+    report.add("F09", "warning", later.height, examples)
+
+
+def validate_frame(
+    frame: pl.DataFrame,
+    *,
+    year: int,
+    gemeenten: Gemeenten,
+    max_examples: int = 20,
+    display_name: str = "<frame>",
+) -> Report:
+    """Row rules, F07 (no rows), F08 and F09 on DAKL rows already split into fields.
+
+    `frame` holds the nine `protocol.fields.COLUMNS` as text and `line` (the physical line
+    each row has or will have in the file). The writer and the run use this before writing.
+    """
+    data = as_text(frame)
+    report = Report(file=display_name, year=year, rows=data.height)
+    if data.height == 0:
+        report.add("F07", "error", 1, [Finding("F07", "error", "there are no data rows")])
+        return report
+    check_rows(data.lazy(), report, ctx=context(year, gemeenten), max_examples=max_examples)
+    return finish(report, max_examples)
+
+
+def finish(report: Report, max_examples: int) -> Report:
+    """Findings in file order, at most `max_examples` per rule; the rest counted as truncated."""
+    report.findings.sort(key=lambda f: (f.line or 0, f.column or 0, f.code))
+    kept: list[Finding] = []
+    per_code: dict[str, int] = {}
+    for f in report.findings:
+        per_code[f.code] = per_code.get(f.code, 0) + 1
+        if per_code[f.code] <= max_examples:
+            kept.append(f)
+    report.findings = kept
+    for code, total in report.counts.items():
+        shown = min(per_code.get(code, 0), max_examples)
+        if total > shown:
+            report.truncated[code] = total - shown
+    return report

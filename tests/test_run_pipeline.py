@@ -1,0 +1,179 @@
+"""`dakl-etl run` end to end on the sample pipeline: files the validator accepts, rejects with
+the planted defects, a balanced ledger, reproducible bytes, no BSN outside the DAKL files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from dakl_etl.errors import ExitCode, UsageError
+from dakl_etl.pipeline import run as run_module
+from dakl_etl.pipeline.run import LedgerUnbalanced, parse_now, run, years_for
+from dakl_etl.validation import read_dakl, validate_file
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "pipelines" / "sample.yaml"
+NOW = dt.datetime(2025, 4, 24, 9, 0)
+pytestmark = pytest.mark.skipif(not SAMPLE.exists(), reason="pipelines/sample.yaml not present")
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    events: list[tuple[str, dict]] = []
+    outcome = run(SAMPLE, out=out, now=NOW, with_previous_year=True,
+                  on_event=lambda name, fields: events.append((name, fields)))
+    return outcome, out, events
+
+
+def test_sample_run_writes_both_years_that_the_validator_accepts(sample_run):
+    outcome, _, _ = sample_run
+    assert outcome.exit_code == ExitCode.OK
+    assert sorted(outcome.dakl_paths) == [2023, 2024]
+    for year, path in outcome.dakl_paths.items():
+        assert path.name == f"DAKL_J{year}_regioVoorbeeld.csv"
+        report = validate_file(path)
+        assert report.accepted, report.to_dict()
+        assert report.rows == outcome.rows_per_year[year] > 0
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        frame = read_dakl(path)
+        assert frame["aanmaakdatum"].unique().to_list() == ["202504240900"]
+
+
+def test_sample_rejects_carry_the_planted_defects(sample_run):
+    outcome, _, _ = sample_run
+    rejects = pl.read_csv(outcome.rejects_path, separator=";", infer_schema=False)
+    assert stat.S_IMODE(outcome.rejects_path.stat().st_mode) == 0o600
+    rules = set(rejects["rule"].to_list())
+    assert {"R06", "R10", "R11", "excluded"} <= rules
+    assert rejects["source_line"].null_count() == 0 and rejects["source"].null_count() == 0
+    assert rejects["message"].null_count() == 0
+    assert (rejects.height == outcome.rejected_rows + outcome.excluded_rows)
+
+
+def test_sample_ledger_balances_and_is_stored(sample_run):
+    outcome, _, _ = sample_run
+    ledger = json.loads(outcome.ledger_path.read_text(encoding="utf-8"))
+    assert ledger == outcome.ledger
+    assert ledger["balanced"]
+    for entry in ledger["sources"].values():
+        assert entry["read"] == (entry["delivered"] + sum(entry["rejected"].values())
+                                 + entry["excluded"] + entry["outside_years"])
+    assert ledger["flow"]["rows_per_year"] == {"2024": outcome.rows_per_year[2024],
+                                               "2023": outcome.rows_per_year[2023]}
+
+
+def test_no_bsn_or_v_nummer_outside_the_dakl_files(sample_run):
+    outcome, out, events = sample_run
+    personal: set[str] = set()
+    for path in outcome.dakl_paths.values():
+        frame = read_dakl(path)
+        personal |= set(frame["bsn"].to_list()) - {"999999999"}
+        personal |= set(frame["v_nummer"].drop_nulls().to_list()) - {""}
+    assert personal
+    texts = [p.read_text(encoding="utf-8") for p in out.iterdir()
+             if not p.name.startswith("DAKL_")]
+    texts.append(repr(events))
+    texts.append(repr(outcome.conflict_examples))
+    for text in texts:
+        found = set(re.findall(r"\d{9,10}", text)) & personal
+        assert not found
+
+
+def test_events_name_each_step(sample_run):
+    _, _, events = sample_run
+    names = [name for name, _ in events]
+    assert names[0] == "run_started" and names[-1] == "run_finished"
+    assert {"source_rows", "episodes", "validated", "written"} <= set(names)
+
+
+def test_same_inputs_and_now_give_byte_identical_files(sample_run, tmp_path):
+    outcome, first, _ = sample_run
+    again = run(SAMPLE, out=tmp_path, now=NOW, with_previous_year=True)
+    names = sorted(p.name for p in first.iterdir())
+    assert names == sorted(p.name for p in tmp_path.iterdir())
+    for name in names:
+        assert (first / name).read_bytes() == (tmp_path / name).read_bytes(), name
+    assert again.ledger == outcome.ledger
+
+
+def test_dry_run_writes_nothing(tmp_path):
+    outcome = run(SAMPLE, out=tmp_path / "out", now=NOW, dry_run=True)
+    assert outcome.exit_code == ExitCode.OK and not outcome.delivered
+    assert not (tmp_path / "out").exists()
+    assert outcome.rows_per_year[2024] > 0 and outcome.ledger["balanced"]
+
+
+def test_validation_errors_block_the_delivery_but_rejects_and_ledger_are_written(tmp_path):
+    # 2010: no episode reaches that year, an empty file is an F07 error
+    outcome = run(SAMPLE, out=tmp_path, now=NOW, year=2010, with_previous_year=False)
+    assert outcome.exit_code == ExitCode.REJECTED
+    assert outcome.reports[2010].error_counts["F07"] >= 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "ledger_regioVoorbeeld.json", "rejects_regioVoorbeeld.csv"]
+
+
+def test_unbalanced_ledger_refuses_to_write(tmp_path, monkeypatch):
+    real = run_module.derive
+
+    def lossy(*args, **kwargs):
+        derived = real(*args, **kwargs)
+        entry = next(iter(derived.ledger["sources"].values()))
+        entry["delivered"] -= 1
+        entry["balanced"] = False
+        derived.ledger["balanced"] = False
+        return derived
+
+    monkeypatch.setattr(run_module, "derive", lossy)
+    with pytest.raises(LedgerUnbalanced, match="does not balance"):
+        run(SAMPLE, out=tmp_path, now=NOW)
+    assert [p.name for p in tmp_path.iterdir()] == ["ledger_regioVoorbeeld.json"]
+
+
+def test_years_and_now_options():
+    from dakl_etl.config import load_pipeline
+
+    pipeline = load_pipeline(SAMPLE)
+    assert years_for(pipeline, year=2025, with_previous_year=False) == [2025]
+    assert years_for(pipeline, year=2025, with_previous_year=True) == [2025, 2024]
+    assert parse_now("2025-04-24T09:00") == NOW
+    with pytest.raises(UsageError, match="YYYY-MM-DDTHH:MM"):
+        parse_now("24-04-2025 09:00")
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dakl_etl", *args], capture_output=True,
+                          text=True, timeout=120, cwd=ROOT)
+
+
+def test_cli_run_prints_the_ledger_and_validate_accepts_the_files(tmp_path):
+    done = _cli("run", str(SAMPLE), "--out", str(tmp_path), "--now", "2025-04-24T09:00",
+                "--with-previous-year")
+    assert done.returncode == 0, done.stderr
+    assert "balance" in done.stdout and "total" in done.stdout
+    assert "J2024:" in done.stdout and "J2023:" in done.stdout
+    files = sorted(str(p) for p in tmp_path.glob("DAKL_J*.csv"))
+    assert len(files) == 2
+    checked = _cli("validate", *files)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_cli_bad_now_is_one_line_exit_2(tmp_path):
+    done = _cli("run", str(SAMPLE), "--out", str(tmp_path), "--now", "tomorrow")
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "YYYY-MM-DDTHH:MM" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_cli_missing_pipeline_is_exit_2_without_traceback(tmp_path):
+    done = _cli("run", str(tmp_path / "nope.yaml"), "--out", str(tmp_path))
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and "nope.yaml" in done.stderr
