@@ -93,22 +93,23 @@ def generate(rows: int, directory: Path, seed: int = SEED) -> dict[str, int]:
     idx, day = idx[in_range], day[in_range]
     bsn = _spoil(rng, _fmt_bsn(persons[stay_person[idx]]), 0.02)
     no_bsn = rng.random(len(idx)) < 0.01
-    bed = pl.DataFrame({
-        "Datum": pl.Series(first + day.astype("timedelta64[D]")).cast(pl.Date),
-        "BSN": bsn,
-        "Clientnummer": pl.Series([f"N{p}" for p in range(n_persons)])[stay_person[idx]],
-        "Gemeentecode": pl.Series(GEMEENTEN)[stay_gem[idx]],
-        "Locatie": pl.Series(["Centrum", "Noord", "Oost"])[stay_gem[idx]],
-    }).with_columns(
-        BSN=pl.when(pl.Series(no_bsn)).then(None).otherwise(pl.col("BSN"))
-    )
+    bed = pl.DataFrame(
+        {
+            "Datum": pl.Series(first + day.astype("timedelta64[D]")).cast(pl.Date),
+            "BSN": bsn,
+            "Clientnummer": pl.Series([f"N{p}" for p in range(n_persons)])[stay_person[idx]],
+            "Gemeentecode": pl.Series(GEMEENTEN)[stay_gem[idx]],
+            "Locatie": pl.Series(["Centrum", "Noord", "Oost"])[stay_gem[idx]],
+        }
+    ).with_columns(BSN=pl.when(pl.Series(no_bsn)).then(None).otherwise(pl.col("BSN")))
     bed = bed.sample(fraction=1.0, shuffle=True, seed=seed)  # bed lists come per location/day
 
     # Episode records: case system (~15 %) and client system (~15 %), half of the client
     # system's stays also in the case system (start shifted 0-2 days, same end).
     ep_rows = (rows - bed.height) // 2
-    labels = pl.Series(["24-uursopvang", "Doorstroomwoning", "Noodopvang", "Tijdelijke opvang",
-                        "Beschermd wonen"])
+    labels = pl.Series(
+        ["24-uursopvang", "Doorstroomwoning", "Noodopvang", "Tijdelijke opvang", "Beschermd wonen"]
+    )
     label_p = np.array([0.45, 0.2, 0.15, 0.15, 0.05])
 
     def episodes(n: int, shared: pl.DataFrame | None) -> pl.DataFrame:
@@ -117,21 +118,28 @@ def generate(rows: int, directory: Path, seed: int = SEED) -> dict[str, int]:
         dur = rng.geometric(1 / 90, size=n)
         end = start + dur
         open_ = (end > span) | (rng.random(n) < 0.05)
-        frame = pl.DataFrame({
-            "person": person,
-            "start": pl.Series(first + start.astype("timedelta64[D]")).cast(pl.Date),
-            "end": pl.Series(first + end.astype("timedelta64[D]")).cast(pl.Date),
-            "open": open_,
-            "label": labels[rng.choice(len(labels), size=n, p=label_p)],
-            "gem": pl.Series(GEMEENTEN)[rng.integers(0, len(GEMEENTEN), size=n)],
-            "reden": pl.Series(["Volgens plan", "Door cliënt beëindigd", "Onbekend"])[
-                rng.integers(0, 3, size=n)],
-        })
+        frame = pl.DataFrame(
+            {
+                "person": person,
+                "start": pl.Series(first + start.astype("timedelta64[D]")).cast(pl.Date),
+                "end": pl.Series(first + end.astype("timedelta64[D]")).cast(pl.Date),
+                "open": open_,
+                "label": labels[rng.choice(len(labels), size=n, p=label_p)],
+                "gem": pl.Series(GEMEENTEN)[rng.integers(0, len(GEMEENTEN), size=n)],
+                "reden": pl.Series(["Volgens plan", "Door cliënt beëindigd", "Onbekend"])[
+                    rng.integers(0, 3, size=n)
+                ],
+            }
+        )
         if shared is not None:
             k = min(n // 2, shared.height)
-            copy = shared.head(k).with_columns(
-                pl.col("start") + pl.duration(days=pl.Series(rng.integers(0, 3, size=k)))
-            ).with_columns(pl.min_horizontal("start", "end").alias("start"))
+            copy = (
+                shared.head(k)
+                .with_columns(
+                    pl.col("start") + pl.duration(days=pl.Series(rng.integers(0, 3, size=k)))
+                )
+                .with_columns(pl.min_horizontal("start", "end").alias("start"))
+            )
             frame = pl.concat([frame.head(n - k), copy])
         return frame
 
@@ -142,22 +150,28 @@ def generate(rows: int, directory: Path, seed: int = SEED) -> dict[str, int]:
         bsn = _spoil(rng, _fmt_bsn(persons[frame["person"].to_numpy()]), 0.02)
         n = frame.height
         unknown = rng.random(n)
-        return pl.DataFrame({
-            "BSN": pl.select(pl.when(pl.Series(unknown < 0.01)).then(None).otherwise(bsn))
-            .to_series(),
-            "V-nummer": pl.select(
-                pl.when(pl.Series(unknown < 0.005))
-                .then(pl.Series(rng.integers(0, 10**10, size=n)).cast(pl.String).str.zfill(10))
-            ).to_series(),
-            person_col: frame["person"].cast(pl.String),
-            "Gemeente": frame["gem"],
-            "Voorziening": frame["label"],
-            "Begindatum": frame["start"],
-            "Einddatum": pl.select(pl.when(frame["open"]).then(None).otherwise(frame["end"]))
-            .to_series(),
-            "Reden": pl.select(pl.when(frame["open"]).then(None).otherwise(frame["reden"]))
-            .to_series(),
-        })
+        return pl.DataFrame(
+            {
+                "BSN": pl.select(
+                    pl.when(pl.Series(unknown < 0.01)).then(None).otherwise(bsn)
+                ).to_series(),
+                "V-nummer": pl.select(
+                    pl.when(pl.Series(unknown < 0.005)).then(
+                        pl.Series(rng.integers(0, 10**10, size=n)).cast(pl.String).str.zfill(10)
+                    )
+                ).to_series(),
+                person_col: frame["person"].cast(pl.String),
+                "Gemeente": frame["gem"],
+                "Voorziening": frame["label"],
+                "Begindatum": frame["start"],
+                "Einddatum": pl.select(
+                    pl.when(frame["open"]).then(None).otherwise(frame["end"])
+                ).to_series(),
+                "Reden": pl.select(
+                    pl.when(frame["open"]).then(None).otherwise(frame["reden"])
+                ).to_series(),
+            }
+        )
 
     zaken = as_source(zaken_ep, "Zaaknummer")
     mo = as_source(mo_ep, "ClientId")
@@ -176,7 +190,8 @@ def _write_pipeline(directory: Path) -> None:
       startdatum: Begindatum
       einddatum: Einddatum
       reden: Reden"""
-    (directory / "pipeline.yaml").write_text(f"""\
+    (directory / "pipeline.yaml").write_text(
+        f"""\
 delivery:
   free_text: bench
   year: {YEAR}
@@ -215,10 +230,13 @@ sources:
     columns:
 {episode_columns}
       client_id: ClientId
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
 
 
 # --- children: each measurement in a fresh process --------------------------------------
+
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
@@ -232,22 +250,34 @@ def child_run(directory: Path) -> dict:
 
     t = time.perf_counter()
     pipeline = load_pipeline(directory / "pipeline.yaml")
-    outcome = run_into(pipeline, directory / "out", years=years_for(pipeline),
-                       now=dt.datetime.strptime(NOW, "%Y-%m-%dT%H:%M"))
+    outcome = run_into(
+        pipeline,
+        directory / "out",
+        years=years_for(pipeline),
+        now=dt.datetime.strptime(NOW, "%Y-%m-%dT%H:%M"),
+    )
     wall = time.perf_counter() - t
     out_bytes = sum(p.stat().st_size for p in outcome.dakl_paths.values())
-    return {"wall": wall, "peak_mb": _peak_mb(), "exit_code": int(outcome.exit_code),
-            "rows_per_year": outcome.rows_per_year, "out_bytes": out_bytes,
-            "balanced": outcome.ledger["balanced"], "timings": outcome.timings,
-            "flow": {k: v for k, v in outcome.ledger["flow"].items() if k != "rows_per_year"},
-            "rejected": outcome.ledger["totals"]["rejected"],
-            "errors": outcome.errors}
+    return {
+        "wall": wall,
+        "peak_mb": _peak_mb(),
+        "exit_code": int(outcome.exit_code),
+        "rows_per_year": outcome.rows_per_year,
+        "out_bytes": out_bytes,
+        "balanced": outcome.ledger["balanced"],
+        "timings": outcome.timings,
+        "flow": {k: v for k, v in outcome.ledger["flow"].items() if k != "rows_per_year"},
+        "rejected": outcome.ledger["totals"]["rejected"],
+        "errors": outcome.errors,
+    }
 
 
 def child_floor(directory: Path, out_bytes: int) -> dict:
     t = time.perf_counter()
-    frames = [pl.read_csv(directory / f"{name}.csv", separator=";", infer_schema=False)
-              for name in ("bedlijst", "zaken", "mo")]
+    frames = [
+        pl.read_csv(directory / f"{name}.csv", separator=";", infer_schema=False)
+        for name in ("bedlijst", "zaken", "mo")
+    ]
     rows = sum(f.height for f in frames)
     line = b"202504240900;0363;912345678;20240101;0301;20240101;20241231;;\n"
     payload = line * (out_bytes // len(line) + 1)
@@ -259,8 +289,11 @@ def child_floor(directory: Path, out_bytes: int) -> dict:
 
 
 def _child(kind: str, directory: Path, *extra: str) -> dict:
-    done = subprocess.run([sys.executable, __file__, "--child", kind, str(directory), *extra],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(directory), *extra],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         raise SystemExit(f"{kind} child failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -273,8 +306,10 @@ def bench(rows: int, regenerate: bool) -> None:
         t = time.perf_counter()
         per_source = generate(rows, directory)
         marker.write_text(json.dumps(per_source))
-        print(f"generated {sum(per_source.values()):,} rows in {time.perf_counter() - t:.1f} s:"
-              f" {per_source}")
+        print(
+            f"generated {sum(per_source.values()):,} rows in {time.perf_counter() - t:.1f} s:"
+            f" {per_source}"
+        )
     per_source = json.loads(marker.read_text())
     total = sum(per_source.values())
     size = sum((directory / f"{n}.csv").stat().st_size for n in per_source) / 1e6
@@ -282,28 +317,38 @@ def bench(rows: int, regenerate: bool) -> None:
     run = _child("run", directory)
     floor = _child("floor", directory, str(run["out_bytes"]))
     ratio = run["wall"] / floor["wall"]
-    print(f"run:   {run['wall']:6.2f} s  peak {run['peak_mb']:7.0f} MB  exit {run['exit_code']}"
-          f"  ledger balanced: {run['balanced']}")
+    print(
+        f"run:   {run['wall']:6.2f} s  peak {run['peak_mb']:7.0f} MB  exit {run['exit_code']}"
+        f"  ledger balanced: {run['balanced']}"
+    )
     print("       steps: " + ", ".join(f"{k} {v:.2f} s" for k, v in run["timings"].items()))
     print(f"       flow: {run['flow']}")
-    print(f"       rows per year: {run['rows_per_year']}  output {run['out_bytes'] / 1e6:.1f} MB"
-          f"  rejected: {run['rejected']}")
-    print(f"floor: {floor['wall']:6.2f} s  peak {floor['peak_mb']:7.0f} MB  (read {floor['rows']:,}"
-          f" rows with Polars + write {run['out_bytes'] / 1e6:.1f} MB)")
+    print(
+        f"       rows per year: {run['rows_per_year']}  output {run['out_bytes'] / 1e6:.1f} MB"
+        f"  rejected: {run['rejected']}"
+    )
+    print(
+        f"floor: {floor['wall']:6.2f} s  peak {floor['peak_mb']:7.0f} MB  (read {floor['rows']:,}"
+        f" rows with Polars + write {run['out_bytes'] / 1e6:.1f} MB)"
+    )
     print(f"ratio run/floor: {ratio:.2f}x   (target ≤ 3x at 10M; peak < 4096 MB)")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--regenerate", action="store_true", help="write the sources again")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         kind, directory, *extra = args.child
-        result = (child_run(Path(directory)) if kind == "run"
-                  else child_floor(Path(directory), int(extra[0])))
+        result = (
+            child_run(Path(directory))
+            if kind == "run"
+            else child_floor(Path(directory), int(extra[0]))
+        )
         print(json.dumps(result, default=str))
         return
     for rows in args.rows:

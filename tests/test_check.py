@@ -150,6 +150,21 @@ def test_preview_shows_masked_rows_beside_their_lines(monkeypatch, capsys) -> No
     assert re.search(r"\*{6}\d{3}", out)
 
 
+def test_preview_masks_a_client_id_that_is_a_bsn(tmp_path) -> None:
+    from dakl_etl.sources import preview
+
+    (tmp_path / "s.csv").write_text("Id;Gem;Type;Begin\n123456782;0363;0201;2024-01-02\n")
+    (tmp_path / "p.yaml").write_text(
+        "delivery: {year: 2024, output: out}\n"
+        "sources:\n"
+        "  s: {kind: csv, path: s.csv, columns: {client_id: Id, gemeente: Gem,"
+        " type_opvang: Type, startdatum: Begin}}\n"
+    )
+    pipeline = load_pipeline(tmp_path / "p.yaml")
+    frame = preview("s", pipeline, gemeenten=load_gemeenten())
+    assert frame["client_id"].to_list() == ["******782"]
+
+
 def test_schema_prints_the_json_schema(monkeypatch, capsys, tmp_path) -> None:
     code, out, _ = run(monkeypatch, capsys, "schema")
     assert code == 0

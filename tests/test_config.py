@@ -135,6 +135,24 @@ def test_mapping_to_a_code_not_in_the_protocol(tmp_path) -> None:
     assert "'0202' is not a TypeOpvang code" in message
 
 
+@pytest.mark.parametrize("code", ["363", "٠٣٦٣"], ids=["three-digits", "arabic-indic"])
+def test_gemeente_mapping_needs_four_ascii_digits(tmp_path, code) -> None:
+    mapping = f'  gemeente: {{Zeist: "{code}"}}\nsources:'
+    path = write(tmp_path, MINIMAL.replace("sources:", mapping))
+    message = error_of(path)
+    located(message, path, 8, 14, "mappings.gemeente.Zeist")
+    assert f"'{code}' is not a 4-digit gemeentecode" in message
+
+
+def test_validator_message_is_ours_without_pydantic_prefix(tmp_path) -> None:
+    path = write(tmp_path, MINIMAL + "    constants: {reden: '05'}\n")
+    message = error_of(path)
+    located(message, path, 17, 24, "sources.zaken.constants.reden")
+    assert message.endswith(
+        ": '05' is not a Reden beëindiging code; expected one of 02, 19, 21, 22, 23, 99"
+    )
+
+
 def test_env_var_not_set(tmp_path, monkeypatch) -> None:
     monkeypatch.delenv("DAKL_TEST_UNSET_VAR", raising=False)
     path = write(tmp_path, MINIMAL.replace("path: zaken.csv", "path: ${DAKL_TEST_UNSET_VAR}"))

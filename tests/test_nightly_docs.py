@@ -56,3 +56,9 @@ def test_timer_and_service_belong_together():
     timer = (ROOT / "docs" / "systemd" / "dakl-etl.timer").read_text()
     assert "Type=oneshot" in service and "UMask=0077" in service
     assert re.search(r"^OnCalendar=", timer, re.M) and "Persistent=true" in timer
+
+
+def test_every_public_api_name_resolves():
+    for name in dakl_etl.__all__:
+        assert getattr(dakl_etl, name) is not None, name
+    assert "exit_code" in inspect.signature(dakl_etl.RunResult).parameters

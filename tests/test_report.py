@@ -285,6 +285,15 @@ def test_page_holds_no_bsn_or_v_nummer_not_even_masked(tmp_path):
         assert not re.search(r"\d{9}", page.replace("999999999", ""))
 
 
+def test_page_holds_no_bsn_from_a_shifted_column(tmp_path):
+    data = rows(Spec(persons=10))
+    bsn = data[0][2]
+    data[0][1], data[0][2] = bsn, data[0][1]  # BSN and gemeentecode swapped
+    report = build_report(write_dakl(tmp_path, data))
+    for page in (render_html(report), render_summary(report)):
+        assert bsn not in page and bsn[-3:] + "<" not in page
+
+
 @pytest.fixture(scope="module")
 def normal_page(normal_report) -> str:
     return render_html(normal_report)
@@ -372,7 +381,12 @@ def test_unreadable_previous_delivery_is_named_not_compared(tmp_path):
     report = build_report(delivery(tmp_path), previous=broken)
     assert report.previous is not None and not report.previous.readable
     assert {s.id for s in report.signals if not s.judged} == {"P01", "P04", "P05"}
-    assert "niet te lezen: zonder vergelijking" in render_html(report)
+    page = render_html(report)
+    assert "niet te lezen: zonder vergelijking" in page
+    assert "Vorige levering" not in page  # no columns of zeros beside the figures
+    summary = render_summary(report)
+    assert "(niet te lezen: zonder vergelijking)" in summary.splitlines()[0]
+    assert "vorige levering" not in summary
 
 
 def test_write_report_is_atomic_and_readable(tmp_path):
@@ -531,6 +545,12 @@ def test_translations_cover_every_key_and_rule():
 
     assert set(i18n.TEXTS["nl"]) == set(i18n.TEXTS["en"])
     assert set(i18n.RULE_TITLES_NL) == set(RULES) == set(i18n.RULE_HINTS_NL)
+    # The English glosses name exactly the protocol's codes (a new code needs a gloss).
+    from dakl_etl.protocol.codes import ETHOS_CATEGORY, REDEN_BEEINDIGING
+
+    assert set(i18n._TYPE_EN) == set(TYPE_OPVANG)
+    assert set(i18n._REDEN_EN) == set(REDEN_BEEINDIGING)
+    assert set(i18n._ETHOS_EN) == set(ETHOS_CATEGORY)
     assert {f"{s}_detail" for s in SIGNAL_IDS} | set(SIGNAL_IDS) <= set(i18n.TEXTS["nl"])
 
 

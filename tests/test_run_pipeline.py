@@ -29,8 +29,13 @@ pytestmark = pytest.mark.skipif(not SAMPLE.exists(), reason="pipelines/sample.ya
 def sample_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     events: list[tuple[str, dict]] = []
-    outcome = run(SAMPLE, out=out, now=NOW, with_previous_year=True,
-                  on_event=lambda name, fields: events.append((name, fields)))
+    outcome = run(
+        SAMPLE,
+        out=out,
+        now=NOW,
+        with_previous_year=True,
+        on_event=lambda name, fields: events.append((name, fields)),
+    )
     return outcome, out, events
 
 
@@ -56,7 +61,7 @@ def test_sample_rejects_carry_the_planted_defects(sample_run):
     assert {"R06", "R10", "R11", "excluded"} <= rules
     assert rejects["source_line"].null_count() == 0 and rejects["source"].null_count() == 0
     assert rejects["message"].null_count() == 0
-    assert (rejects.height == outcome.rejected_rows + outcome.excluded_rows)
+    assert rejects.height == outcome.rejected_rows + outcome.excluded_rows
 
 
 def test_sample_ledger_balances_and_is_stored(sample_run):
@@ -65,10 +70,16 @@ def test_sample_ledger_balances_and_is_stored(sample_run):
     assert ledger == outcome.ledger
     assert ledger["balanced"]
     for entry in ledger["sources"].values():
-        assert entry["read"] == (entry["delivered"] + sum(entry["rejected"].values())
-                                 + entry["excluded"] + entry["outside_years"])
-    assert ledger["flow"]["rows_per_year"] == {"2024": outcome.rows_per_year[2024],
-                                               "2023": outcome.rows_per_year[2023]}
+        assert entry["read"] == (
+            entry["delivered"]
+            + sum(entry["rejected"].values())
+            + entry["excluded"]
+            + entry["outside_years"]
+        )
+    assert ledger["flow"]["rows_per_year"] == {
+        "2024": outcome.rows_per_year[2024],
+        "2023": outcome.rows_per_year[2023],
+    }
 
 
 def test_no_bsn_or_v_nummer_outside_the_dakl_files(sample_run):
@@ -79,8 +90,7 @@ def test_no_bsn_or_v_nummer_outside_the_dakl_files(sample_run):
         personal |= set(frame["bsn"].to_list()) - {"999999999"}
         personal |= set(frame["v_nummer"].drop_nulls().to_list()) - {""}
     assert personal
-    texts = [p.read_text(encoding="utf-8") for p in out.iterdir()
-             if not p.name.startswith("DAKL_")]
+    texts = [p.read_text(encoding="utf-8") for p in out.iterdir() if not p.name.startswith("DAKL_")]
     texts.append(repr(events))
     texts.append(repr(outcome.conflict_examples))
     for text in texts:
@@ -118,7 +128,9 @@ def test_validation_errors_block_the_delivery_but_rejects_and_ledger_are_written
     assert outcome.exit_code == ExitCode.REJECTED
     assert outcome.reports[2010].error_counts["F07"] >= 1
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "ledger_regioVoorbeeld.json", "rejects_regioVoorbeeld.csv"]
+        "ledger_regioVoorbeeld.json",
+        "rejects_regioVoorbeeld.csv",
+    ]
 
 
 def test_unbalanced_ledger_refuses_to_write(tmp_path, monkeypatch):
@@ -150,17 +162,32 @@ def test_years_and_now_options():
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dakl_etl", *args], capture_output=True,
-                          text=True, timeout=120, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "dakl_etl", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
 
 
 def test_cli_run_prints_the_ledger_and_validate_accepts_the_files(tmp_path):
-    done = _cli("run", str(SAMPLE), "--out", str(tmp_path), "--now", "2025-04-24T09:00",
-                "--with-previous-year")
+    done = _cli(
+        "run",
+        str(SAMPLE),
+        "--out",
+        str(tmp_path),
+        "--now",
+        "2025-04-24T09:00",
+        "--with-previous-year",
+    )
     assert done.returncode == 0, done.stderr
     assert "balance" in done.stdout and "total" in done.stdout
     assert "J2024:" in done.stdout and "J2023:" in done.stdout
-    files = sorted(str(p) for p in tmp_path.glob("DAKL_J*.csv"))
+    # the nightly wrapper puts the files in OUT/runs/<ts>/ and links OUT/latest
+    files = sorted(
+        str(p) for p in [*tmp_path.glob("DAKL_J*.csv"), *tmp_path.glob("latest/DAKL_J*.csv")]
+    )
     assert len(files) == 2
     checked = _cli("validate", *files)
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -177,3 +204,28 @@ def test_cli_missing_pipeline_is_exit_2_without_traceback(tmp_path):
     done = _cli("run", str(tmp_path / "nope.yaml"), "--out", str(tmp_path))
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr and "nope.yaml" in done.stderr
+
+
+def test_cli_unwritable_output_is_one_line_exit_2(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    done = _cli("run", str(SAMPLE), "--out", str(blocker / "out"), "--now", "2025-04-24T09:00")
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and str(blocker) in done.stderr
+
+
+def test_sample_under_the_unknown_policy_delivers_the_invalid_bsn_as_999999999(tmp_path):
+    from dakl_etl.config import load_pipeline
+    from dakl_etl.pipeline.run import run_into
+
+    pipeline = load_pipeline(SAMPLE)
+    pipeline = pipeline.model_copy(
+        update={"persons": pipeline.persons.model_copy(update={"invalid_bsn": "unknown"})}
+    )
+    outcome = run_into(pipeline, tmp_path, years=[2024, 2023], now=NOW)
+    assert outcome.exit_code == ExitCode.OK
+    assert "R06" not in outcome.ledger["totals"]["rejected"]
+    assert outcome.ledger["flow"]["invalid_bsn_delivered_as_unknown"] >= 1
+    assert outcome.ledger["balanced"]
+    for path in outcome.dakl_paths.values():
+        assert validate_file(path).accepted

@@ -211,6 +211,10 @@ def row(
         ({"end": "01-01-2024"}, "R14", "einddatum", "01-01-2024"),
         ({"end": "03-02-2024", "reden": "Weggelopen"}, "R16", "reden", "Weggelopen"),
         ({"vnr": "12345"}, "R18", "v_nummer", "**345"),
+        # A BSN in the wrong column (a shifted export) is shown masked.
+        ({"gemeente": "123456782"}, "R04", "gemeentecode", "******782"),
+        # Arabic-Indic digits: Polars' `\d` would admit them, the protocol does not.
+        ({"vnr": "١٢٣٤٥٦٧٨٩٠"}, "R18", "v_nummer", "*******٨٩٠"),
     ],
 )
 def test_first_blocking_problem_is_the_reject(tmp_path, fields, code, field, value) -> None:
@@ -522,6 +526,15 @@ def test_config_error_for_a_source_column_is_located(tmp_path) -> None:
         ConfigError, match=r"p\.yaml:\d+:\d+: sources\.zaken\.columns\.gemeente: column 'Gemeente'"
     ):
         canonical_of(pipeline_with(tmp_path, CSV_SOURCE))
+
+
+def test_a_source_without_header_shows_its_first_row_masked(tmp_path) -> None:
+    bsn = synthetic_bsns(1, seed=5)[0]
+    (tmp_path / "zaken.csv").write_text(row(bsn=bsn, vnr="1234567890") + "\n")
+    with pytest.raises(ConfigError, match=r"column 'BSN' is not in source zaken") as caught:
+        canonical_of(pipeline_with(tmp_path, CSV_SOURCE))
+    assert bsn not in str(caught.value) and "1234567890" not in str(caught.value)
+    assert f"'******{bsn[-3:]}'" in str(caught.value)
 
 
 def test_blank_values_count_as_absent_not_as_defects(tmp_path) -> None:

@@ -17,11 +17,29 @@ NOW = dt.datetime(2025, 4, 24, 9, 0)
 B = synthetic_bsns(6, seed=4)
 
 
-def row(source="zaken", line=2, *, bsn=B[0], type_opvang="0301", gemeente="0363", start,
-        end=None, granularity="episode", **extra) -> dict:
-    return dict(source=source, source_row=line, granularity=granularity, bsn=bsn,
-                type_opvang=type_opvang, gemeentecode=gemeente, startdatum=start,
-                einddatum=end if granularity == "episode" else start, **extra)
+def row(
+    source="zaken",
+    line=2,
+    *,
+    bsn=B[0],
+    type_opvang="0301",
+    gemeente="0363",
+    start,
+    end=None,
+    granularity="episode",
+    **extra,
+) -> dict:
+    return dict(
+        source=source,
+        source_row=line,
+        granularity=granularity,
+        bsn=bsn,
+        type_opvang=type_opvang,
+        gemeentecode=gemeente,
+        startdatum=start,
+        einddatum=end if granularity == "episode" else start,
+        **extra,
+    )
 
 
 def nights(source, first: dt.date, n: int, *, line=2, skip=(), **kw) -> list[dict]:
@@ -30,8 +48,9 @@ def nights(source, first: dt.date, n: int, *, line=2, skip=(), **kw) -> list[dic
 
 
 def run(rows, years=(2024,), now=NOW, **kw):
-    frame = conform(pl.DataFrame(rows, infer_schema_length=None)) if rows else conform(
-        pl.DataFrame())
+    frame = (
+        conform(pl.DataFrame(rows, infer_schema_length=None)) if rows else conform(pl.DataFrame())
+    )
     sources = sorted({r["source"] for r in rows})
     frames = {s: frame.filter(pl.col("source") == s) for s in sources}
     return derive(frames, years=years, now=now, **kw)
@@ -87,10 +106,23 @@ def test_episode_records_following_each_other_merge_and_a_gap_splits():
 
 def test_same_stay_in_two_systems_is_one_row():
     rows = [
-        row("zaken", 2, start=D(2024, 5, 1), end=D(2024, 6, 30), reden="19",
-            datum_melding=D(2024, 4, 20)),
-        row("mo", 7, start=D(2024, 5, 2), end=D(2024, 6, 30), reden="19", v_nummer="1234567890",
-            datum_melding=D(2024, 4, 25)),
+        row(
+            "zaken",
+            2,
+            start=D(2024, 5, 1),
+            end=D(2024, 6, 30),
+            reden="19",
+            datum_melding=D(2024, 4, 20),
+        ),
+        row(
+            "mo",
+            7,
+            start=D(2024, 5, 2),
+            end=D(2024, 6, 30),
+            reden="19",
+            v_nummer="1234567890",
+            datum_melding=D(2024, 4, 25),
+        ),
     ]
     d = run(rows)
     assert out(d) == [(B[0], "0301", D(2024, 5, 1), D(2024, 6, 30), "19", "1234567890")]
@@ -100,14 +132,18 @@ def test_same_stay_in_two_systems_is_one_row():
 
 
 def test_two_types_give_two_rows():
-    rows = [row(start=D(2024, 1, 1), end=D(2024, 3, 1), type_opvang="0301"),
-            row(line=3, start=D(2024, 1, 1), end=D(2024, 3, 1), type_opvang="0302")]
+    rows = [
+        row(start=D(2024, 1, 1), end=D(2024, 3, 1), type_opvang="0301"),
+        row(line=3, start=D(2024, 1, 1), end=D(2024, 3, 1), type_opvang="0302"),
+    ]
     assert [r[1] for r in out(run(rows))] == ["0301", "0302"]
 
 
 def test_two_gemeenten_give_two_rows():
-    rows = [row(start=D(2024, 1, 1), end=D(2024, 3, 1), gemeente="0363"),
-            row(line=3, start=D(2024, 1, 1), end=D(2024, 3, 1), gemeente="0599")]
+    rows = [
+        row(start=D(2024, 1, 1), end=D(2024, 3, 1), gemeente="0363"),
+        row(line=3, start=D(2024, 1, 1), end=D(2024, 3, 1), gemeente="0599"),
+    ]
     assert len(out(run(rows))) == 2
 
 
@@ -132,24 +168,30 @@ def test_end_after_now_counts_as_open_and_reden_is_dropped():
 
 
 def test_reden_is_dropped_when_open_wins_a_conflict():
-    rows = [row("zaken", 2, start=D(2024, 1, 1)),
-            row("mo", 2, start=D(2024, 1, 1), end=D(2024, 3, 1), reden="21")]
+    rows = [
+        row("zaken", 2, start=D(2024, 1, 1)),
+        row("mo", 2, start=D(2024, 1, 1), end=D(2024, 3, 1), reden="21"),
+    ]
     d = run(rows)
     assert out(d) == [(B[0], "0301", D(2024, 1, 1), D(2024, 12, 31), None, None)]
     assert d.ledger["flow"]["conflicts"] == 1
 
 
 def test_end_date_precedence_lets_the_named_source_close_the_episode():
-    rows = [row("zaken", 2, start=D(2024, 1, 1)),
-            row("mo", 2, start=D(2024, 1, 1), end=D(2024, 3, 1), reden="21")]
+    rows = [
+        row("zaken", 2, start=D(2024, 1, 1)),
+        row("mo", 2, start=D(2024, 1, 1), end=D(2024, 3, 1), reden="21"),
+    ]
     d = run(rows, settings=EpisodeSettings(end_date_precedence=("mo",)))
     assert out(d) == [(B[0], "0301", D(2024, 1, 1), D(2024, 3, 1), "21", None)]
     assert d.ledger["flow"]["conflicts"] == 1
 
 
 def test_continuation_after_a_closed_stay_is_not_a_conflict():
-    rows = [row(start=D(2024, 1, 1), end=D(2024, 3, 1), reden="21"),
-            row(line=3, start=D(2024, 3, 2))]
+    rows = [
+        row(start=D(2024, 1, 1), end=D(2024, 3, 1), reden="21"),
+        row(line=3, start=D(2024, 3, 2)),
+    ]
     d = run(rows)
     assert out(d) == [(B[0], "0301", D(2024, 1, 1), D(2024, 12, 31), None, None)]
     assert d.ledger["flow"]["conflicts"] == 0
@@ -167,53 +209,68 @@ def test_night_run_reaching_now_is_open_and_an_older_one_is_closed():
 def test_ended_on_unknown_date_is_delivered_in_its_start_year_only():
     rows = [row(start=D(2023, 11, 1), ended_unknown=True, reden="99")]
     d = run(rows, years=(2024, 2023))
-    assert out(d, 2023) == [(B[0], "0301", D(2023, 11, 1), None, "99", None)]
+    # no Reden without an Einddatum (R17), even though the source gave one
+    assert out(d, 2023) == [(B[0], "0301", D(2023, 11, 1), None, None, None)]
     assert out(d, 2024) == []
     assert d.ledger["sources"]["zaken"]["delivered"] == 1
 
 
 def test_episode_outside_the_years_is_counted_as_such():
-    d = run([row(start=D(2021, 1, 1), end=D(2021, 5, 1)), row(line=3, start=D(2024, 2, 1),
-                                                                end=D(2024, 2, 2))])
+    d = run(
+        [
+            row(start=D(2021, 1, 1), end=D(2021, 5, 1)),
+            row(line=3, start=D(2024, 2, 1), end=D(2024, 2, 2)),
+        ]
+    )
     assert d.ledger["sources"]["zaken"]["outside_years"] == 1
     assert d.ledger["sources"]["zaken"]["delivered"] == 1
     assert d.ledger["balanced"]
 
 
 def test_unknown_bsn_with_v_nummer_is_keyed_by_v_nummer():
-    rows = [row(line=2, bsn=None, v_nummer="0123456789", start=D(2024, 1, 1), end=D(2024, 1, 5)),
-            row(line=3, bsn="999999999", v_nummer="0123456789", start=D(2024, 1, 6),
-                end=D(2024, 1, 9))]
+    rows = [
+        row(line=2, bsn=None, v_nummer="0123456789", start=D(2024, 1, 1), end=D(2024, 1, 5)),
+        row(line=3, bsn="999999999", v_nummer="0123456789", start=D(2024, 1, 6), end=D(2024, 1, 9)),
+    ]
     assert out(run(rows)) == [
-        ("999999999", "0301", D(2024, 1, 1), D(2024, 1, 9), None, "0123456789")]
+        ("999999999", "0301", D(2024, 1, 1), D(2024, 1, 9), None, "0123456789")
+    ]
 
 
 def test_unknown_persons_are_never_merged_even_with_identical_rows():
-    rows = [row(line=2, bsn=None, start=D(2024, 1, 1), end=D(2024, 1, 5)),
-            row(line=3, bsn=None, start=D(2024, 1, 1), end=D(2024, 1, 5))]
+    rows = [
+        row(line=2, bsn=None, start=D(2024, 1, 1), end=D(2024, 1, 5)),
+        row(line=3, bsn=None, start=D(2024, 1, 1), end=D(2024, 1, 5)),
+    ]
     assert len(out(run(rows))) == 2
 
 
 def test_client_id_merges_within_a_source_but_not_across_sources():
-    rows = [row("a", 2, bsn=None, client_id="K1", start=D(2024, 1, 1), end=D(2024, 1, 5)),
-            row("a", 3, bsn=None, client_id="K1", start=D(2024, 1, 6), end=D(2024, 1, 8)),
-            row("b", 2, bsn=None, client_id="K1", start=D(2024, 1, 1), end=D(2024, 1, 8))]
+    rows = [
+        row("a", 2, bsn=None, client_id="K1", start=D(2024, 1, 1), end=D(2024, 1, 5)),
+        row("a", 3, bsn=None, client_id="K1", start=D(2024, 1, 6), end=D(2024, 1, 8)),
+        row("b", 2, bsn=None, client_id="K1", start=D(2024, 1, 1), end=D(2024, 1, 8)),
+    ]
     assert len(out(run(rows))) == 2
 
 
 @pytest.mark.parametrize("policy", ["reject", "unknown"])
 def test_invalid_bsn_under_both_policies(policy):
     bad = invalid_bsn(B[1])
-    rows = [row(line=2, bsn=bad, v_nummer="0000012345", start=D(2024, 1, 1), end=D(2024, 1, 5)),
-            row(line=3, bsn="12345", start=D(2024, 1, 1), end=D(2024, 1, 5)),
-            row(line=4, start=D(2024, 1, 1), end=D(2024, 1, 5))]
+    rows = [
+        row(line=2, bsn=bad, v_nummer="0000012345", start=D(2024, 1, 1), end=D(2024, 1, 5)),
+        row(line=3, bsn="12345", start=D(2024, 1, 1), end=D(2024, 1, 5)),
+        row(line=4, start=D(2024, 1, 1), end=D(2024, 1, 5)),
+    ]
     d = run(rows, invalid_bsn=policy)
     rejects = d.rejects.to_dicts()
     text = repr(rejects) + repr(d.ledger)
     assert bad not in text
     if policy == "reject":
         assert [(r["source_row"], r["rule"], r["field"]) for r in rejects] == [
-            (2, "R06", "bsn"), (3, "R05", "bsn")]
+            (2, "R06", "bsn"),
+            (3, "R05", "bsn"),
+        ]
         assert rejects[0]["value"] == "******" + bad[-3:]
         assert d.ledger["totals"]["rejected"] == {"R05": 1, "R06": 1}
         assert out(d) == [(B[0], "0301", D(2024, 1, 1), D(2024, 1, 5), None, None)]
@@ -227,27 +284,42 @@ def test_invalid_bsn_under_both_policies(policy):
 
 
 def test_rows_that_cannot_be_delivered_are_rejected_with_their_rule():
-    rows = [row(line=2, start=None),
-            row(line=3, type_opvang=None, start=D(2024, 1, 1)),
-            row(line=4, type_opvang="0202", start=D(2024, 1, 1)),
-            row(line=5, gemeente=None, start=D(2024, 1, 1)),
-            row(line=6, start=D(2024, 2, 1), end=D(2024, 1, 1)),
-            row(line=7, start=D(2024, 2, 1), reject_code="R04", reject_field="gemeentecode",
-                reject_value="Atlantis"),
-            row(line=8, start=D(2024, 2, 1), excluded="type_opvang: Beschermd wonen")]
+    rows = [
+        row(line=2, start=None),
+        row(line=3, type_opvang=None, start=D(2024, 1, 1)),
+        row(line=4, type_opvang="0202", start=D(2024, 1, 1)),
+        row(line=5, gemeente=None, start=D(2024, 1, 1)),
+        row(line=6, start=D(2024, 2, 1), end=D(2024, 1, 1)),
+        row(
+            line=7,
+            start=D(2024, 2, 1),
+            reject_code="R04",
+            reject_field="gemeentecode",
+            reject_value="Atlantis",
+        ),
+        row(line=8, start=D(2024, 2, 1), excluded="type_opvang: Beschermd wonen"),
+    ]
     d = run(rows)
     got = [(r["source_row"], r["outcome"], r["rule"]) for r in d.rejects.to_dicts()]
-    assert got == [(2, "rejected", "R11"), (3, "rejected", "R10"), (4, "rejected", "R10"),
-                   (5, "rejected", "R19"), (6, "rejected", "R14"), (7, "rejected", "R04"),
-                   (8, "excluded", "excluded")]
+    assert got == [
+        (2, "rejected", "R11"),
+        (3, "rejected", "R10"),
+        (4, "rejected", "R10"),
+        (5, "rejected", "R19"),
+        (6, "rejected", "R14"),
+        (7, "rejected", "R04"),
+        (8, "excluded", "excluded"),
+    ]
     entry = d.ledger["sources"]["zaken"]
     assert entry["excluded"] == 1 and sum(entry["rejected"].values()) == 6
     assert entry["balanced"] and out(d) == []
 
 
 def test_same_person_type_gemeente_and_start_appears_once():
-    rows = [row(line=2, start=D(2024, 1, 1), end=D(2024, 1, 3)),
-            row(line=3, start=D(2024, 1, 1), end=D(2024, 2, 3), reden="19")]
+    rows = [
+        row(line=2, start=D(2024, 1, 1), end=D(2024, 1, 3)),
+        row(line=3, start=D(2024, 1, 1), end=D(2024, 2, 3), reden="19"),
+    ]
     assert out(run(rows)) == [(B[0], "0301", D(2024, 1, 1), D(2024, 2, 3), "19", None)]
 
 
@@ -255,3 +327,16 @@ def test_no_sources_gives_an_empty_balanced_ledger():
     d = run([])
     assert d.ledger["balanced"] and d.year_frame(2024).height == 0
     assert d.ledger["sources"] == {} and d.ledger["totals"]["read"] == 0
+
+
+def test_nights_spanning_decades_take_the_unpacked_sort_and_give_the_same_runs():
+    # more than 2^14 days between the first and the last night: the packed sort key cannot
+    # hold the day, the three-column sort takes over
+    rows = nights("bed", D(1960, 1, 1), 3) + nights("bed", D(2024, 3, 1), 4, line=40)
+    rows += nights("bed", D(2024, 3, 1), 2, line=80, bsn=B[1])
+    d = run(rows, years=(2024,))
+    assert d.ledger["flow"]["night_runs"] == 3
+    assert sorted((r[0], r[2], r[3]) for r in out(d)) == sorted(
+        [(B[0], D(2024, 3, 1), D(2024, 3, 4)), (B[1], D(2024, 3, 1), D(2024, 3, 2))]
+    )
+    assert d.ledger["sources"]["bed"]["outside_years"] == 3

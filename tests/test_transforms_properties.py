@@ -33,33 +33,44 @@ def source_rows(draw):
         length = draw(st.integers(0, 60))
         end_kind = draw(st.sampled_from(["end", "end", "open", "unknown", "none"]))
         bsn = draw(st.sampled_from([*POOL, POOL[0], None, "999999999", invalid_bsn(POOL[1])]))
-        rows.append(dict(
-            source=source,
-            source_row=i + 2,
-            granularity="night" if night else "episode",
-            bsn=bsn,
-            v_nummer=draw(st.sampled_from([None, None, "0000000001"])),
-            client_id=draw(st.sampled_from([None, "K1", "K2"])),
-            type_opvang=draw(st.sampled_from(["0201", "0301", "0301"])),
-            gemeentecode=draw(st.sampled_from(["0363", "0363", "0599"])),
-            startdatum=start,
-            einddatum=start if night else (
-                start + dt.timedelta(days=length) if end_kind == "end" else None),
-            ended_unknown=(end_kind == "unknown") and not night,
-            reden=draw(st.sampled_from([None, "19", "21"])),
-            excluded=draw(st.sampled_from([None] * 9 + ["type_opvang: Beschermd wonen"])),
-            reject_code=draw(st.sampled_from([None] * 9 + ["R04"])),
-        ))
+        rows.append(
+            dict(
+                source=source,
+                source_row=i + 2,
+                granularity="night" if night else "episode",
+                bsn=bsn,
+                v_nummer=draw(st.sampled_from([None, None, "0000000001"])),
+                client_id=draw(st.sampled_from([None, "K1", "K2"])),
+                type_opvang=draw(st.sampled_from(["0201", "0301", "0301"])),
+                gemeentecode=draw(st.sampled_from(["0363", "0363", "0599"])),
+                startdatum=start,
+                einddatum=start
+                if night
+                else (start + dt.timedelta(days=length) if end_kind == "end" else None),
+                ended_unknown=(end_kind == "unknown") and not night,
+                reden=draw(st.sampled_from([None, "19", "21"])),
+                excluded=draw(st.sampled_from([None] * 9 + ["type_opvang: Beschermd wonen"])),
+                reject_code=draw(st.sampled_from([None] * 9 + ["R04"])),
+            )
+        )
     return rows
 
 
 def derive_rows(rows, gap, policy):
     schema = {"startdatum": pl.Date, "einddatum": pl.Date}
-    frame = conform(pl.DataFrame(rows, schema_overrides=schema, infer_schema_length=None)
-                    if rows else pl.DataFrame())
+    frame = conform(
+        pl.DataFrame(rows, schema_overrides=schema, infer_schema_length=None)
+        if rows
+        else pl.DataFrame()
+    )
     frames = {s: frame.filter(pl.col("source") == s) for s in ("a", "b", "bed")}
-    return derive(frames, years=YEARS, now=NOW, settings=EpisodeSettings(merge_gap_days=gap),
-                  invalid_bsn=policy)
+    return derive(
+        frames,
+        years=YEARS,
+        now=NOW,
+        settings=EpisodeSettings(merge_gap_days=gap),
+        invalid_bsn=policy,
+    )
 
 
 def _valid(bsn):
@@ -93,7 +104,8 @@ def reference_episodes(rows, gap, policy):
             night_groups[(r["source"], group)].append(r["startdatum"])
             continue
         is_open = (r["einddatum"] is None and not r["ended_unknown"]) or (
-            r["einddatum"] is not None and r["einddatum"] > today)
+            r["einddatum"] is not None and r["einddatum"] > today
+        )
         end = None if is_open else r["einddatum"]
         regs.append((group, r["startdatum"], end, is_open, 1))
     for (_source, group), days in night_groups.items():
@@ -120,11 +132,17 @@ def reference_episodes(rows, gap, policy):
                 current["open"] |= is_open
                 current["rows"] += n
             else:
-                current = {"group": group, "start": start, "latest": eff, "open": is_open,
-                           "rows": n}
+                current = {
+                    "group": group,
+                    "start": start,
+                    "latest": eff,
+                    "open": is_open,
+                    "rows": n,
+                }
                 episodes.append(current)
-    return Counter((e["group"][1], e["group"][2], e["start"], e["open"], e["rows"])
-                   for e in episodes)
+    return Counter(
+        (e["group"][1], e["group"][2], e["start"], e["open"], e["rows"]) for e in episodes
+    )
 
 
 def _night_run(group, run, today, gap):
@@ -132,8 +150,11 @@ def _night_run(group, run, today, gap):
     return (group, run[0], None if is_open else run[-1], is_open, len(run))
 
 
-common = settings(max_examples=60, deadline=None,
-                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+common = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @common
@@ -144,12 +165,22 @@ def test_ledger_balances_and_counts_every_row_once(rows, gap, policy):
     read = Counter(r["source"] for r in rows)
     for name, entry in d.ledger["sources"].items():
         assert entry["read"] == read[name]
-        assert entry["read"] == (entry["delivered"] + sum(entry["rejected"].values())
-                                 + entry["excluded"] + entry["outside_years"])
+        assert entry["read"] == (
+            entry["delivered"]
+            + sum(entry["rejected"].values())
+            + entry["excluded"]
+            + entry["outside_years"]
+        )
     assert d.ledger["totals"]["read"] == len(rows)
     assert d.rejects.height == sum(1 for r in rows if r["excluded"] or r["reject_code"]) + (
-        sum(1 for r in rows if not r["excluded"] and not r["reject_code"]
-            and r["bsn"] == invalid_bsn(POOL[1])) if policy == "reject" else 0)
+        sum(
+            1
+            for r in rows
+            if not r["excluded"] and not r["reject_code"] and r["bsn"] == invalid_bsn(POOL[1])
+        )
+        if policy == "reject"
+        else 0
+    )
 
 
 @common
@@ -176,8 +207,11 @@ def test_episodes_of_one_person_type_gemeente_never_overlap(rows, gap):
             assert latest is not None, "an open episode is followed by another"
             assert r["startdatum"] > latest + dt.timedelta(days=1 + gap)
         end = None if r["is_open"] else (r["einddatum"] or r["startdatum"])
-        previous[key] = end if key not in previous or previous[key] is None else (
-            None if end is None else max(previous[key], end))
+        previous[key] = (
+            end
+            if key not in previous or previous[key] is None
+            else (None if end is None else max(previous[key], end))
+        )
 
 
 @common
@@ -213,3 +247,24 @@ def test_dedup_is_idempotent_and_keeps_unknown_persons_apart(rows, gap):
     assert once.height == frame.height
     unknown_persons = frame.filter(pl.col("bsn") == "999999999")["person"].n_unique()
     assert once.filter(pl.col("bsn") == "999999999")["person"].n_unique() == unknown_persons
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(rows=source_rows(), gap=st.integers(0, 3), policy=st.sampled_from(["reject", "unknown"]))
+def test_every_derived_year_file_passes_the_validator(rows, gap, policy):
+    from dakl_etl.outputs.writer import dakl_bytes, dakl_file_name, format_dakl
+    from dakl_etl.reference import load_gemeenten
+    from dakl_etl.validation import validate_bytes
+
+    d = derive_rows(rows, gap, policy)
+    for y in YEARS:
+        frame = d.year_frame(y)
+        if frame.height == 0:
+            continue
+        data = dakl_bytes(format_dakl(frame, NOW))
+        report = validate_bytes(data, dakl_file_name(y, "prop"), year=y, gemeenten=load_gemeenten())
+        assert report.errors == 0, report.to_dict()["counts"]

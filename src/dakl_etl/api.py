@@ -16,7 +16,23 @@ from dakl_etl.pipeline.logs import EventLog, LogFormat
 from dakl_etl.pipeline.nightly import DEFAULT_KEEP, RunResult, nightly_run
 from dakl_etl.transforms.diff import DeliveryDiff, diff_deliveries
 
-__all__ = ["RunResult", "diff_files", "run_pipeline"]
+__all__ = ["RunResult", "diff_files", "run_pipeline"]  # + the names of _ELSEWHERE, lazily
+
+# The other commands' library functions, loaded on first use (the report pulls in matplotlib).
+_ELSEWHERE = {
+    "validate_file": "dakl_etl.validation",
+    "write_dakl": "dakl_etl.outputs.writer",
+    "check_pipeline": "dakl_etl.sources.profile",
+    "build_report": "dakl_etl.report",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ELSEWHERE:
+        import importlib
+
+        return getattr(importlib.import_module(_ELSEWHERE[name]), name)
+    raise AttributeError(f"module 'dakl_etl.api' has no attribute {name!r}")
 
 
 def run_pipeline(
@@ -59,7 +75,6 @@ def run_pipeline(
         )
     except DaklError as exc:  # before the run started: nothing was written
         result = RunResult(exc.exit_code, str(exc))
-        log.error("run_refused", result.message)
         log.summary(f"{result.status}: {result.message}", [], False,
                     {"status": result.status, "exit_code": int(result.exit_code)})
         return result

@@ -35,8 +35,6 @@ SCHEMA = MappingProxyType({
 
 COLUMNS = tuple(SCHEMA)
 
-GRANULARITIES = ("episode", "night")
-
 
 def empty() -> pl.DataFrame:
     return pl.DataFrame(schema=dict(SCHEMA))

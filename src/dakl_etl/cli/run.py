@@ -1,16 +1,30 @@
-"""`dakl-etl run`: parse arguments, call `pipeline.run.run`, print the outcome, exit."""
+"""`dakl-etl run`: parse arguments, call `dakl_etl.api.run_pipeline`, exit with its code.
+
+The nightly wrapper (issue 5) does the lock, the run directory, the manifest, the diff against
+`OUT/latest` and the logs; `summary` below renders the run's own outcome inside its summary.
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from dakl_etl.api import run_pipeline
 from dakl_etl.cli._app import EXIT_CODES_HELP, app
 from dakl_etl.outputs.ledger import render_ledger
-from dakl_etl.pipeline.run import RunOutcome, parse_now, run
+from dakl_etl.pipeline.logs import EventLog
+from dakl_etl.pipeline.nightly import DEFAULT_KEEP
+from dakl_etl.pipeline.run import RunOutcome, parse_now
 from dakl_etl.protocol.rules import RULES
+
+
+class LogFormat(StrEnum):
+    auto = "auto"
+    text = "text"
+    json = "json"
 
 
 @app.command(
@@ -18,31 +32,79 @@ from dakl_etl.protocol.rules import RULES
     help=(
         "Extract all sources of PIPELINE.yaml, derive shelter episodes and write "
         "DAKL_J{year}_{free text}.csv (and J{year-1} when asked), a rejects file and a ledger "
-        "that accounts for every source row.\n\n" + EXIT_CODES_HELP
+        "that accounts for every source row.\n\n"
+        "Each run writes into OUT/runs/<UTC timestamp>/ with a manifest.json, under an "
+        "exclusive lock on OUT/.lock; OUT/latest points to the last run whose delivery was "
+        "accepted, and only such a run moves it. What changed since latest is in the summary "
+        "and the manifest. See docs/deploy.md for systemd, cron and Airflow.\n\n"
+        + EXIT_CODES_HELP
     ),
 )
 def run_command(
     pipeline: Annotated[Path, typer.Argument(help="The pipeline YAML file.")],
-    year: Annotated[int | None, typer.Option(
-        "--year", help="Reporting year; default: delivery.year of the pipeline.")] = None,
-    with_previous_year: Annotated[bool | None, typer.Option(
-        "--with-previous-year/--without-previous-year",
-        help="Also write the re-delivery of the previous year; default: the pipeline's "
-        "delivery.with_previous_year.")] = None,
-    out: Annotated[Path | None, typer.Option(
-        "--out", help="Output directory; default: delivery.output of the pipeline.")] = None,
-    now: Annotated[str | None, typer.Option(
-        "--now", help="Moment of extraction YYYY-MM-DDTHH:MM (local time) for reproducible "
-        "runs; default: now.")] = None,
-    dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="Do everything but write: validate and print the ledger.")] = False,
+    year: Annotated[
+        int | None,
+        typer.Option("--year", help="Reporting year; default: delivery.year of the pipeline."),
+    ] = None,
+    with_previous_year: Annotated[
+        bool | None,
+        typer.Option(
+            "--with-previous-year/--without-previous-year",
+            help="Also write the re-delivery of the previous year; default: the pipeline's "
+            "delivery.with_previous_year.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output directory; default: delivery.output of the pipeline."),
+    ] = None,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now",
+            help="Moment of extraction YYYY-MM-DDTHH:MM (local time) for reproducible "
+            "runs; default: now.",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Do everything but write: validate and print the ledger."),
+    ] = False,
+    keep: Annotated[
+        int,
+        typer.Option(
+            "--keep",
+            min=1,
+            help="Run directories kept under OUT/runs after an accepted run; the one "
+            "OUT/latest points to always stays.",
+        ),
+    ] = DEFAULT_KEEP,
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            "--log-format",
+            help="auto: progress and a summary on a terminal, JSON lines otherwise; text; "
+            "json: one object per line on stderr (time, level, event, source, counts).",
+        ),
+    ] = LogFormat.auto,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="Print only the verdict and the problems."),
+    ] = False,
 ) -> None:
-    outcome = run(
-        pipeline, year=year, with_previous_year=with_previous_year, out=out,
-        now=parse_now(now) if now else None, dry_run=dry_run,
+    moment = parse_now(now) if now else None  # a bad --now: one line, exit 2, before any work
+    result = run_pipeline(
+        pipeline,
+        year=year,
+        with_previous_year=with_previous_year,
+        out=out,
+        now=moment,
+        dry_run=dry_run,
+        keep_runs=keep,
+        log=EventLog(log_format=log_format.value, quiet=quiet),
+        outcome_text=summary,
     )
-    typer.echo(summary(outcome))
-    raise typer.Exit(int(outcome.exit_code))
+    raise typer.Exit(int(result.exit_code))
 
 
 def summary(outcome: RunOutcome) -> str:

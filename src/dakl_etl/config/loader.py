@@ -249,6 +249,8 @@ def _one(err: dict, data: Any, where: _Locator) -> str:
         got = _value_at(loc, data)
         hint = _did_you_mean(str(got), options) if got is not None else ""
         return f"{where(loc)}: expected {expected}, got {got!r}{hint}"
+    if kind == "value_error":  # our validators' messages already quote the value
+        return f"{where(loc)}: {err['msg'].removeprefix('Value error, ')}"
     got = _value_at(loc, data)
     shown = f", got {got!r}" if isinstance(got, str | int | float) and len(repr(got)) < 80 else ""
     return f"{where(loc)}: {err['msg']}{shown}"

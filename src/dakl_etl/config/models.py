@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from dakl_etl.protocol.codes import REDEN_BEEINDIGING, TYPE_OPVANG
+from dakl_etl.protocol.fields import FIELD_BY_KEY, FILE_NAME_FORBIDDEN
 
 EXCLUDE = "exclude"
 #: Fields a source column can be mapped to (canonical inputs).
@@ -43,7 +44,8 @@ DATE_FIELDS = ("startdatum", "einddatum", "datum_melding", "datum")
 #: Fields whose values repeat (labels, codes, dates): read dictionary-encoded and interpreted
 #: once per distinct value.
 REPEATING_FIELDS = ("gemeente", "type_opvang", "reden", "status", *DATE_FIELDS)
-_FORBIDDEN_NAME_CHARS = re.compile(r'[:\\/?;*"><|\[\].\s]')
+#: The free text sits before the extension: F02's characters, any '.', and spaces are refused.
+_FORBIDDEN_NAME_CHARS = re.compile(f"[{re.escape(FILE_NAME_FORBIDDEN)}.\\s]")
 
 
 def located(message: str, *at: str | int) -> PydanticCustomError:
@@ -139,6 +141,13 @@ class Repair(Strict):
     )
 
 
+#: Field -> the protocol's code list and its name in messages.
+_CODE_LISTS = {
+    "type_opvang": (TYPE_OPVANG, "TypeOpvang"),
+    "reden": (REDEN_BEEINDIGING, "Reden beëindiging"),
+}
+
+
 def _check_codes(value: dict[str, str], allowed: Any, what: str) -> dict[str, str]:
     for label, code in value.items():
         if code != EXCLUDE and code not in allowed:
@@ -174,23 +183,13 @@ class ValueMappings(Strict):
         "says ended but has no end date ended on an unknown date",
     )
 
-    @field_validator("type_opvang", mode="before")
+    @field_validator("type_opvang", "reden", mode="before")
     @classmethod
-    def _type_codes(cls, value: Any) -> Any:
-        return (
-            _check_codes(_texts(value), TYPE_OPVANG, "TypeOpvang")
-            if isinstance(value, dict)
-            else value
-        )
-
-    @field_validator("reden", mode="before")
-    @classmethod
-    def _reden_codes(cls, value: Any) -> Any:
-        return (
-            _check_codes(_texts(value), REDEN_BEEINDIGING, "Reden beëindiging")
-            if isinstance(value, dict)
-            else value
-        )
+    def _protocol_codes(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, dict):
+            return value
+        codes, what = _CODE_LISTS[info.field_name]
+        return _check_codes(_texts(value), codes, what)
 
     @field_validator("gemeente", mode="before")
     @classmethod
@@ -199,7 +198,7 @@ class ValueMappings(Strict):
             return value
         value = _texts(value)
         for label, code in value.items():
-            if code != EXCLUDE and not re.fullmatch(r"\d{4}", code):
+            if code != EXCLUDE and not re.fullmatch(FIELD_BY_KEY["gemeentecode"].regex, code):
                 raise located(f"{code!r} is not a 4-digit gemeentecode (or '{EXCLUDE}')", label)
         return value
 
@@ -237,22 +236,12 @@ class Constants(Strict):
     def _as_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int) else value
 
-    @field_validator("type_opvang")
+    @field_validator("type_opvang", "reden")
     @classmethod
-    def _type_code(cls, value: str | None) -> str | None:
-        if value is not None and value not in TYPE_OPVANG:
-            raise ValueError(
-                f"{value!r} is not a TypeOpvang code; expected one of {', '.join(TYPE_OPVANG)}"
-            )
-        return value
-
-    @field_validator("reden")
-    @classmethod
-    def _reden_code(cls, value: str | None) -> str | None:
-        if value is not None and value not in REDEN_BEEINDIGING:
-            raise ValueError(
-                f"{value!r} is not a Reden code; expected one of {', '.join(REDEN_BEEINDIGING)}"
-            )
+    def _protocol_code(cls, value: str | None, info: ValidationInfo) -> str | None:
+        codes, what = _CODE_LISTS[info.field_name]
+        if value is not None and value not in codes:
+            raise ValueError(f"{value!r} is not a {what} code; expected one of {', '.join(codes)}")
         return value
 
 

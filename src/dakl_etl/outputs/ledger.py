@@ -26,8 +26,15 @@ def render_ledger(ledger: Mapping) -> str:
     """Per source: read = delivered + rejected + excluded + outside the years; then the flow."""
     head = ("source", "read", "delivered", "rejected", "excluded", "outside", "balance")
     rows = [
-        (name, e["read"], e["delivered"], sum(e["rejected"].values()), e["excluded"],
-         e["outside_years"], "ok" if e["balanced"] else "WRONG")
+        (
+            name,
+            e["read"],
+            e["delivered"],
+            sum(e["rejected"].values()),
+            e["excluded"],
+            e["outside_years"],
+            "ok" if e["balanced"] else "WRONG",
+        )
         for name, e in [*ledger["sources"].items(), ("total", ledger["totals"])]
     ]
     widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
@@ -50,8 +57,7 @@ def render_ledger(ledger: Mapping) -> str:
     )
     if flow.get("conflicts"):
         out.append(
-            f"end-date conflicts (open in one registration, closed in another): "
-            f"{flow['conflicts']}"
+            f"end-date conflicts (open in one registration, closed in another): {flow['conflicts']}"
         )
     if not ledger["balanced"]:
         out.append("LEDGER DOES NOT BALANCE: nothing was delivered (this is a bug in dakl-etl)")

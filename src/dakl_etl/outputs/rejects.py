@@ -22,21 +22,21 @@ _MESSAGES = {
     # file, these of the source system and the pipeline YAML).
     "R03": "Gemeentecode is not 4 digits: correct it in the source or map the name.",
     "R04": "Gemeente unknown in the reference list for the year: correct it in the source, "
-           "or map the name to a CBS code.",
+    "or map the name to a CBS code.",
     "R05": "BSN is not 9 digits: correct it in the source system (or set "
-           "persons.invalid_bsn: unknown to deliver it as 999999999).",
+    "persons.invalid_bsn: unknown to deliver it as 999999999).",
     "R06": "BSN fails the elfproef: correct it in the source system (or set "
-           "persons.invalid_bsn: unknown to deliver it as 999999999).",
+    "persons.invalid_bsn: unknown to deliver it as 999999999).",
     "R10": "TypeOpvang missing or without a mapping: add the label under mappings.type_opvang "
-           "(a code, or exclude when out of scope).",
+    "(a code, or exclude when out of scope).",
     "R11": "Start date missing or unreadable: correct it in the source, or add its format "
-           "under dates: in the pipeline.",
+    "under dates: in the pipeline.",
     "R13": "End date unreadable: correct it in the source, or add its format under dates: in "
-           "the pipeline.",
+    "the pipeline.",
     "R14": "Start date after end date: correct the dates in the source system.",
     "R16": "Reden without a mapping: add the label under mappings.reden.",
     "R19": "Required value missing (gemeente): fill it in the source, or set "
-           "constants.gemeente for the source.",
+    "constants.gemeente for the source.",
     "excluded": "Out of scope by the pipeline's mapping (never delivered); nothing to fix.",
     "granularity": "Unknown granularity; set granularity: episode or night for this source.",
 }
@@ -56,8 +56,11 @@ def rejects_table(rejects: pl.DataFrame) -> pl.DataFrame:
         pl.col("field"),
         pl.col("value"),
         pl.col("bsn"),
-        pl.col("rule").replace_strict(_MESSAGES, default="Cannot be delivered; see the rule id.",
-                                      return_dtype=pl.String).alias("message"),
+        pl.col("rule")
+        .replace_strict(
+            _MESSAGES, default="Cannot be delivered; see the rule id.", return_dtype=pl.String
+        )
+        .alias("message"),
     )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -42,9 +41,10 @@ class DeliveryRejected(DaklError):
 
     def __init__(self, name: str, report: Report) -> None:
         self.report = report
-        per_rule = Counter({c: n for c, n in report.error_counts.items() if n})
         summary = ", ".join(
-            f"{code} ×{n}" + _first_line(report, code) for code, n in sorted(per_rule.items())
+            f"{code} ×{n}" + _first_line(report, code)
+            for code, n in sorted(report.error_counts.items())
+            if n
         )
         super().__init__(
             f"{name} not written: {report.errors} validation error(s) ({summary}); "

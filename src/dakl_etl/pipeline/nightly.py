@@ -352,7 +352,8 @@ def _manifest(pipeline, run_dir, result, *, years, now, describe, outcome, start
         "started_at": started_at.isoformat(),
         "finished_at": finished_at.isoformat(),
         "duration_s": round(time.monotonic() - t0, 3),
-        "timings": {**{k: round(float(v), 3) for k, v in run_timings.items()}, **timings},
+        "timings": {**{k: round(v, 3) for k, v in run_timings.items()
+                       if isinstance(v, int | float)}, **timings},
         "now": now.isoformat(),
         "years": list(years),
         "status": result.status,

@@ -7,9 +7,10 @@ Events go to `on_event(name, fields)` — counts and paths only, never a BSN or 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -92,12 +93,14 @@ def parse_now(text: str) -> dt.datetime:
         ) from None
 
 
-def years_for(pipeline: Pipeline, *, year: int | None = None,
-              with_previous_year: bool | None = None) -> list[int]:
+def years_for(
+    pipeline: Pipeline, *, year: int | None = None, with_previous_year: bool | None = None
+) -> list[int]:
     """The reporting year (`--year` over the YAML) and, when asked, its previous year."""
     main = year if year is not None else pipeline.delivery.year
-    previous = (pipeline.delivery.with_previous_year if with_previous_year is None
-                else with_previous_year)
+    previous = (
+        pipeline.delivery.with_previous_year if with_previous_year is None else with_previous_year
+    )
     return [main, main - 1] if previous else [main]
 
 
@@ -131,9 +134,12 @@ def run(
     pipeline = load_pipeline(path)
     directory = Path(out) if out is not None else pipeline.delivery.output
     return run_into(
-        pipeline, directory,
+        pipeline,
+        directory,
         years=years_for(pipeline, year=year, with_previous_year=with_previous_year),
-        now=now or current_now(), dry_run=dry_run, on_event=on_event,
+        now=now or current_now(),
+        dry_run=dry_run,
+        on_event=on_event,
     )
 
 
@@ -163,30 +169,56 @@ def run_into(
     directory = Path(directory)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    emit("run_started", {"years": years, "now": now.strftime(NOW_FORMAT), "dry_run": dry_run,
-                         "sources": list(pipeline.sources)})
+    emit(
+        "run_started",
+        {
+            "years": years,
+            "now": now.strftime(NOW_FORMAT),
+            "dry_run": dry_run,
+            "sources": list(pipeline.sources),
+        },
+    )
+    if not dry_run:  # before the work: a directory we cannot write to is found in a second
+        with _writing(directory):
+            directory.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
     gemeenten = load_reference(pipeline)
     frames = read_sources(pipeline, gemeenten=gemeenten)
     timings["open_sources"] = time.perf_counter() - t0
 
     t = time.perf_counter()
     derived = derive(
-        frames, years=years, now=now, settings=episode_settings(pipeline),
-        invalid_bsn=pipeline.persons.invalid_bsn, release_sources=True,
+        frames,
+        years=years,
+        now=now,
+        settings=episode_settings(pipeline),
+        invalid_bsn=pipeline.persons.invalid_bsn,
+        release_sources=True,
     )
     timings["read_and_derive"] = time.perf_counter() - t
+    timings.update({f"derive.{k}": v for k, v in derived.timings.items()})
     ledger = derived.ledger
     for name, entry in ledger["sources"].items():
-        emit("source_rows", {"source": name, "read": entry["read"],
-                             "delivered": entry["delivered"],
-                             "rejected": sum(entry["rejected"].values()),
-                             "excluded": entry["excluded"],
-                             "outside_years": entry["outside_years"]})
+        emit(
+            "source_rows",
+            {
+                "source": name,
+                "read": entry["read"],
+                "delivered": entry["delivered"],
+                "rejected": sum(entry["rejected"].values()),
+                "excluded": entry["excluded"],
+                "outside_years": entry["outside_years"],
+            },
+        )
     emit("episodes", {k: v for k, v in ledger["flow"].items() if k != "rows_per_year"})
 
     outcome = RunOutcome(
-        exit_code=ExitCode.OK, years=years, now=now, directory=directory, dry_run=dry_run,
-        ledger=ledger, rows_per_year={y: f.height for y, f in derived.years.items()},
+        exit_code=ExitCode.OK,
+        years=years,
+        now=now,
+        directory=directory,
+        dry_run=dry_run,
+        ledger=ledger,
+        rows_per_year={y: f.height for y, f in derived.years.items()},
         source_rows={n: e["read"] for n, e in ledger["sources"].items()},
         rejected_rows=sum(ledger["totals"]["rejected"].values()),
         excluded_rows=ledger["totals"]["excluded"],
@@ -195,11 +227,10 @@ def run_into(
         timings=timings,
     )
 
-    if not dry_run:
-        directory.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
     if not ledger["balanced"]:
         if not dry_run:
-            outcome.ledger_path = write_ledger(ledger, directory / ledger_file_name(free_text))
+            with _writing(directory):
+                outcome.ledger_path = write_ledger(ledger, directory / ledger_file_name(free_text))
         bad = ", ".join(unbalanced_sources(ledger)) or "totals"
         raise LedgerUnbalanced(
             f"the ledger does not balance ({bad}): rows were lost or counted twice between "
@@ -217,32 +248,75 @@ def run_into(
         report = validate_bytes(data, name, year=y, gemeenten=gemeenten)
         files[y] = (name, data)
         outcome.reports[y] = report
-        emit("validated", {"year": y, "rows": outcome.rows_per_year[y], "errors": report.errors,
-                           "warnings": report.warnings, "counts": dict(report.counts)})
+        emit(
+            "validated",
+            {
+                "year": y,
+                "rows": outcome.rows_per_year[y],
+                "errors": report.errors,
+                "warnings": report.warnings,
+                "counts": dict(report.counts),
+            },
+        )
     timings["validate"] = time.perf_counter() - t
     blocked = any(not r.accepted for r in outcome.reports.values())
     if blocked:
         outcome.exit_code = ExitCode.REJECTED
 
     if not dry_run:
-        t = time.perf_counter()
-        outcome.rejects_path = write_rejects(derived.rejects,
-                                             directory / rejects_file_name(free_text))
-        emit("written", {"kind": "rejects", "path": str(outcome.rejects_path),
-                         "rows": derived.rejects.height})
-        if not blocked:
-            for y, (name, data) in files.items():
-                path = write_bytes_atomic(directory / name, data, mode=PRIVATE)
-                outcome.dakl_paths[y] = path
-                emit("written", {"kind": "dakl", "year": y, "path": str(path),
-                                 "rows": outcome.rows_per_year[y]})
-        outcome.ledger_path = write_ledger(ledger, directory / ledger_file_name(free_text))
-        emit("written", {"kind": "ledger", "path": str(outcome.ledger_path)})
-        timings["write"] = time.perf_counter() - t
+        with _writing(directory):
+            _write_outputs(outcome, derived, files, free_text, blocked, emit)
     timings["total"] = time.perf_counter() - t0
-    emit("run_finished", {"exit_code": int(outcome.exit_code),
-                          "seconds": round(timings["total"], 3), "files": len(outcome.dakl_paths)})
+    emit(
+        "run_finished",
+        {
+            "exit_code": int(outcome.exit_code),
+            "seconds": round(timings["total"], 3),
+            "files": len(outcome.dakl_paths),
+        },
+    )
     return outcome
+
+
+def _write_outputs(
+    outcome: RunOutcome,
+    derived: Derived,
+    files: dict[int, tuple[str, bytes]],
+    free_text: str,
+    blocked: bool,
+    emit: OnEvent,
+) -> None:
+    """Rejects first, then the DAKL files (unless blocked), the ledger last."""
+    directory = outcome.directory
+    t = time.perf_counter()
+    outcome.rejects_path = write_rejects(derived.rejects, directory / rejects_file_name(free_text))
+    emit(
+        "written",
+        {"kind": "rejects", "path": str(outcome.rejects_path), "rows": derived.rejects.height},
+    )
+    if not blocked:
+        for y, (name, data) in files.items():
+            path = write_bytes_atomic(directory / name, data, mode=PRIVATE)
+            outcome.dakl_paths[y] = path
+            emit(
+                "written",
+                {"kind": "dakl", "year": y, "path": str(path), "rows": outcome.rows_per_year[y]},
+            )
+    outcome.ledger_path = write_ledger(outcome.ledger, directory / ledger_file_name(free_text))
+    emit("written", {"kind": "ledger", "path": str(outcome.ledger_path)})
+    outcome.timings["write"] = time.perf_counter() - t
+
+
+@contextlib.contextmanager
+def _writing(directory: Path) -> Iterator[None]:
+    """An output directory that cannot be written is a usage problem with one clear line."""
+    try:
+        yield
+    except OSError as exc:
+        raise UsageError(
+            f"{directory}: cannot write the delivery there ({exc.strerror or type(exc).__name__});"
+            " choose a writable directory with --out or delivery.output"
+        ) from None
 
 
 def conflict_examples(derived: Derived, limit: int = MAX_CONFLICT_EXAMPLES) -> list[dict]:

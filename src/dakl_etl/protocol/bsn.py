@@ -11,8 +11,6 @@ from functools import cache
 import polars as pl
 from stdnum.nl import bsn as _stdnum_bsn
 
-from dakl_etl.protocol.codes import UNKNOWN_BSN
-
 _WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
 
 
@@ -57,12 +55,7 @@ def elfproef(column: str | pl.Expr) -> pl.Expr:
         return valid
 
 
-def is_unknown_bsn(column: str | pl.Expr) -> pl.Expr:
-    text = pl.col(column) if isinstance(column, str) else column
-    return text == UNKNOWN_BSN
-
-
 def pad_bsn(column: str | pl.Expr) -> pl.Expr:
     """8-digit values that lost their leading zero in Excel, padded back to 9 digits."""
     text = pl.col(column) if isinstance(column, str) else column
-    return pl.when(text.str.contains(r"^\d{1,8}$")).then(text.str.zfill(9)).otherwise(text)
+    return pl.when(text.str.contains(r"^[0-9]{1,8}$")).then(text.str.zfill(9)).otherwise(text)

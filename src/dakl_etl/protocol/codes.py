@@ -24,10 +24,6 @@ ETHOS_CATEGORY = MappingProxyType({
 })
 
 
-def ethos_category(type_opvang: str) -> str:
-    return type_opvang[:2]
-
-
 #: Reden beëindiging: code -> label.
 REDEN_BEEINDIGING = MappingProxyType({
     "02": "Overlijden",

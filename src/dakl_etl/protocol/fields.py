@@ -54,6 +54,8 @@ N_FIELDS = len(FIELDS)
 SEPARATOR = ";"
 HEADER = SEPARATOR.join(f.name for f in FIELDS)
 PERSONAL_FIELDS: frozenset[str] = frozenset(f.key for f in FIELDS if f.personal)
+#: F02: characters the portal refuses in a file name, in the protocol's order.
+FILE_NAME_FORBIDDEN = ':\\/?;*"><|]['
 
 # Aanmaakdatum is local Dutch time; every date in the file is written as %Y%m%d.
 TIMEZONE = "Europe/Amsterdam"

@@ -23,7 +23,9 @@ class Finding:
         return RULES[self.code].hint if self.code in RULES else ""
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["message"] = d.pop("message")  # in JSON: what and where first, then what it says
+        return d
 
 
 @dataclass
@@ -74,6 +76,7 @@ class Report:
             "rows": self.rows,
             "errors": self.errors,
             "warnings": self.warnings,
+            "rows_with_errors": self.rows_with_errors,
             "counts": dict(sorted(self.counts.items())),
             "truncated": dict(sorted(self.truncated.items())),
             "findings": [f.to_dict() for f in self.findings],

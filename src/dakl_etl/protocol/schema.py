@@ -46,16 +46,15 @@ def _non_digit(key: str) -> pl.Expr:
     return _col(key).str.contains(NON_DIGIT)
 
 
-def _digits(key: str, width: int | None = None) -> pl.Expr:
-    """Exactly `width` ASCII digits (the field's width by default)."""
-    width = FIELD_BY_KEY[key].width if width is None else width
-    return (_col(key).str.len_bytes() == width) & ~_non_digit(key)
+def _digits(key: str) -> pl.Expr:
+    """Exactly the field's width in ASCII digits."""
+    return (_col(key).str.len_bytes() == FIELD_BY_KEY[key].width) & ~_non_digit(key)
 
 
 def parsed_date(key: str) -> pl.Expr:
     """The field as a Date where it is 8 digits forming a real date, else null."""
     return (
-        pl.when(_digits(key, 8))
+        pl.when(_digits(key))
         .then(_col(key).str.to_date(DATE_FORMAT, strict=False))
         .otherwise(None)
     )
@@ -63,7 +62,7 @@ def parsed_date(key: str) -> pl.Expr:
 
 def parsed_datetime(key: str) -> pl.Expr:
     return (
-        pl.when(_digits(key, 12))
+        pl.when(_digits(key))
         .then(_col(key).str.to_datetime(DATETIME_FORMAT, strict=False))
         .otherwise(None)
     )

@@ -53,6 +53,12 @@ class DeliveryReport:
         return self.validation.accepted
 
     @property
+    def previous_figures(self) -> fig.Figures | None:
+        """What to compare with: None without a previous delivery, or when it cannot be read
+        (its empty figures would show every figure as a change)."""
+        return self.previous.figures if self.previous and self.previous.readable else None
+
+    @property
     def fired(self) -> list[Signal]:
         return [s for s in self.signals if s.fired]
 

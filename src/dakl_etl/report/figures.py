@@ -14,7 +14,8 @@ import polars as pl
 
 from dakl_etl.protocol.bsn import elfproef
 from dakl_etl.protocol.codes import ETHOS_CATEGORY, REDEN_BEEINDIGING, TYPE_OPVANG, UNKNOWN_BSN
-from dakl_etl.protocol.fields import COLUMNS, DATE_FORMAT
+from dakl_etl.protocol.fields import COLUMNS, DATE_FORMAT, FIELD_BY_KEY
+from dakl_etl.protocol.privacy import DIGIT_RUN
 
 INVALID = "??"  # category of a code the protocol does not know (the validator names the rule)
 
@@ -110,7 +111,11 @@ def _labelled(counts: pl.DataFrame, key: str, labels: tuple[str, ...]) -> pl.Dat
 
 
 def typed(frame: pl.DataFrame | pl.LazyFrame, year: int) -> pl.LazyFrame:
-    """The columns the figures need, typed; invalid dates become null, unknown codes `??`."""
+    """The columns the figures need, typed; invalid dates become null, unknown codes `??`.
+
+    A gemeentecode with a digit run as long as a BSN becomes null (`??` in its table): it may
+    be one from a shifted column, and the page is forwarded.
+    """
     year_end = dt.date(year, 12, 31)
     lazy = frame.lazy().select(COLUMNS)
     end = pl.col("end")
@@ -119,7 +124,9 @@ def typed(frame: pl.DataFrame | pl.LazyFrame, year: int) -> pl.LazyFrame:
         lazy.select(
             _text("bsn").alias("bsn"),
             _text("v_nummer").alias("v_nummer"),
-            _text("gemeentecode").alias("gemeentecode"),
+            pl.when(~_text("gemeentecode").str.contains(DIGIT_RUN.pattern))
+            .then(_text("gemeentecode"))
+            .alias("gemeentecode"),
             pl.when(_text("type_opvang").is_in(list(TYPE_OPVANG)))
             .then(_text("type_opvang"))
             .otherwise(pl.lit(INVALID))
@@ -133,7 +140,10 @@ def typed(frame: pl.DataFrame | pl.LazyFrame, year: int) -> pl.LazyFrame:
         .with_columns(
             elfproef("bsn").alias("bsn_valid"),
             (pl.col("bsn") == UNKNOWN_BSN).fill_null(False).alias("bsn_unknown"),
-            pl.col("v_nummer").str.contains(r"^\d{10}$").fill_null(False).alias("has_v"),
+            pl.col("v_nummer")
+            .str.contains(FIELD_BY_KEY["v_nummer"].regex)
+            .fill_null(False)
+            .alias("has_v"),
             pl.when(pl.col("type_opvang") == INVALID)
             .then(pl.lit(INVALID))
             .otherwise(pl.col("type_opvang").str.slice(0, 2))

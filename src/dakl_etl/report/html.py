@@ -183,7 +183,7 @@ def _type_table(f: NumberFormat, now: Figures, before: Figures | None) -> Table:
 
 
 def _gemeente_table(f: NumberFormat, report: DeliveryReport) -> Table:
-    now, before = report.now.figures, report.previous.figures if report.previous else None
+    now, before = report.now.figures, report.previous_figures
     cols = ("rows", "persons")
     headers = [
         f.t["gemeentecode"],
@@ -380,7 +380,7 @@ def _short(label: str, width: int = 34) -> str:
 def _charts(f: NumberFormat, report: DeliveryReport) -> list[tuple[str, str, str]]:
     """(heading key, alt text, svg) per chart."""
     now = report.now.figures
-    before = report.previous.figures if report.previous else None
+    before = report.previous_figures
     small_label = f.t["small"].format(n=f.small) if f.small else ""
     now_name, before_name = f.t["now"], f.t["before"]
 
@@ -509,7 +509,7 @@ def render_html(report: DeliveryReport, *, lang: Lang = "nl", suppress_small: bo
     small = small_limit(report, suppress_small)
     f = NumberFormat(lang, small)
     now = report.now.figures
-    before = report.previous.figures if report.previous else None
+    before = report.previous_figures
     medians = ", ".join(
         f"{i18n.ethos_label(c, lang).split(':')[0]} {f.number(m)} {f.t['days']}"
         for c, m in now.length_median.items()

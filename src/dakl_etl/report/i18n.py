@@ -10,6 +10,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from dakl_etl.protocol.codes import ETHOS_CATEGORY, REDEN_BEEINDIGING, TYPE_OPVANG
+from dakl_etl.protocol.rules import RULES
 
 Lang = Literal["nl", "en"]
 LANGS: tuple[Lang, ...] = ("nl", "en")
@@ -285,76 +286,9 @@ _EN = {
     "summary_report": "Report",
 }
 
-#: Short Dutch rule titles for the findings table; the catalog (protocol.rules) is English.
-RULE_TITLES_NL = MappingProxyType(
-    {
-        "F01": "Bestandsnaam is DAKL_J{JJJJ}[_vrije tekst].csv/.txt",
-        "F02": "Bestandsnaam zonder verboden tekens en met één '.'",
-        "F03": "Codering is UTF-8 (een BOM is alleen een waarschuwing)",
-        "F04": "Eerste regel is één kopregel met 9 veldnamen",
-        "F05": "Elke regel heeft precies 9 velden (8 puntkomma's)",
-        "F06": "Elke regel eindigt op dezelfde soort regeleinde",
-        "F07": "Geen lege regels, en minstens één dataregel",
-        "F08": "Aanmaakdatum bestand is op elke regel gelijk",
-        "F09": "Geen identieke dubbele regels met een echt BSN",
-        "R01": "Aanmaakdatum is 12 cijfers en een echte datum-tijd",
-        "R02": "Aanmaakdatum in wetenschappelijke notatie (Excel)",
-        "R03": "Gemeentecode is precies 4 cijfers",
-        "R04": "Gemeentecode bestond in het verslagjaar",
-        "R05": "BSN is precies 9 cijfers",
-        "R06": "BSN voldoet aan de elfproef",
-        "R07": "BSN onbekend (999999999) zonder V-nummer",
-        "R08": "Datum melding is, indien gevuld, een echte datum JJJJMMDD",
-        "R09": "Datum melding ligt niet na de startdatum",
-        "R10": "Type ingezette opvang is een code uit het protocol",
-        "R11": "Startdatum is een echte datum JJJJMMDD",
-        "R12": "Startdatum ligt niet na het verslagjaar",
-        "R13": "Einddatum is, indien gevuld, een echte datum JJJJMMDD",
-        "R14": "Einddatum ligt niet vóór de startdatum",
-        "R15": "Einddatum ligt niet vóór het begin van het verslagjaar",
-        "R16": "Reden beëindiging is een code uit het protocol",
-        "R17": "Reden beëindiging alleen samen met een einddatum",
-        "R18": "V-nummer is, indien gevuld, precies 10 cijfers",
-        "R19": "Verplicht veld is leeg",
-        "R20": "Waarde met spaties, aanhalingstekens of andere tekens dan cijfers",
-    }
-)
-
-#: What to do, in Dutch, per rule (the catalog's `hint` is the English original).
-RULE_HINTS_NL = MappingProxyType(
-    {
-        "F01": "Noem het bestand DAKL_J<jaar>_<vrije tekst>.csv, bijv. DAKL_J2024_gemeenteX.csv.",
-        "F02": "Verwijder : \\ / ? ; * \" > < | ] [ en elke '.' behalve die vóór de extensie.",
-        "F03": "Sla op als UTF-8 (Excel: 'CSV UTF-8'; beter: laat dakl-etl het schrijven).",
-        "F04": "Maak regel 1 de kopregel: Aanmaakdatum bestand;Gemeentecode;BSN;…;V-nummer.",
-        "F05": "Scheid met ';' en geef elke regel 9 velden; geen ';' na het laatste veld.",
-        "F06": "Sla het bestand op met één soort regeleinde en een regeleinde na de laatste regel.",
-        "F07": "Verwijder de lege regels (ook aan het eind); een levering heeft dataregels nodig.",
-        "F08": "Vul op elke regel hetzelfde aanmaakmoment in (JJJJMMDDUUMM).",
-        "F09": "Ontdubbel de levering: elk verblijf van een persoon komt één keer voor.",
-        "R01": "Schrijf het aanmaakmoment als JJJJMMDDUUMM, bijv. 202504241530.",
-        "R02": "Maak de kolom in Excel eerst tekst vóór het opslaan, of laat dakl-etl het bestand "
-        "schrijven.",
-        "R03": "Schrijf de CBS-gemeentecode met 4 cijfers en voorloopnullen, bijv. 0363.",
-        "R04": "Gebruik een gemeentecode die in het verslagjaar geldig was (referentielijst).",
-        "R05": "Schrijf het BSN met 9 cijfers en voorloopnul; 999999999 als het onbekend is.",
-        "R06": "Verbeter het BSN in de bron, of lever 999999999 (onbekend) met een V-nummer.",
-        "R07": "Vul het V-nummer in waar het bekend is.",
-        "R08": "Schrijf Datum melding als JJJJMMDD of laat het leeg (het veld is facultatief).",
-        "R09": "Controleer Datum melding: de melding komt meestal vóór de start van de opvang.",
-        "R10": "Gebruik 0201 0203 0204 0205 0301 0302 0303 0304 of 0305 (0202 bestaat niet).",
-        "R11": "Schrijf de startdatum als JJJJMMDD, bijv. 20240102.",
-        "R12": "Laat verblijven die na 31 december beginnen weg uit het bestand van dit jaar.",
-        "R13": "Schrijf de einddatum als JJJJMMDD, of laat hem leeg als de einddatum onbekend is.",
-        "R14": "Verbeter de start- of einddatum in het bronsysteem.",
-        "R15": "Laat verblijven die vóór 1 januari eindigden weg uit het bestand van dit jaar.",
-        "R16": "Gebruik 02 19 21 22 23 of 99, of laat het veld leeg.",
-        "R17": "Laat Reden beëindiging leeg bij lopende verblijven, of vul de einddatum in.",
-        "R18": "Schrijf het V-nummer met 10 cijfers en voorloopnullen, of laat het leeg.",
-        "R19": "Vul Aanmaakdatum, Gemeentecode, BSN (onbekend: 999999999), Type en Startdatum in.",
-        "R20": "Verwijder spaties, aanhalingstekens, decimale punten en letters: alleen cijfers.",
-    }
-)
+#: Dutch rule titles and hints for the findings table; the texts live in the rule catalog.
+RULE_TITLES_NL = MappingProxyType({r.id: r.title_nl for r in RULES.values() if r.title_nl})
+RULE_HINTS_NL = MappingProxyType({r.id: r.hint_nl for r in RULES.values() if r.hint_nl})
 
 #: English glosses of the protocol's code labels (the labels themselves are Dutch).
 _TYPE_EN = {

@@ -35,11 +35,14 @@ def render_summary(
     head = f"{t['summary_title']} {now.file} ({t['year'].lower()} {now.year})"
     if now.year_from_data:
         head += f" {t['year_guessed']}"
-    if report.previous:
-        head += f" – {t['previous'].lower()} {report.previous.file}"
+    previous = report.previous
+    if previous:
+        head += f" – {t['previous'].lower()} {previous.file}"
+        if not previous.readable:  # its empty figures are no comparison
+            head += f" ({t['previous_unreadable']})"
     lines = [head, f"  {t['verdict']}: {verdict_text(report, lang)}"]
     key = now.figures.key.as_dict()
-    before = report.previous.figures.key.as_dict() if report.previous else None
+    before = report.previous_figures.key.as_dict() if report.previous_figures else None
     width = max(len(t[f"k_{k}"]) for k in _KEYS)
     for name in _KEYS:
         g = NumberFormat(lang, None) if name == "gemeenten" else f  # not a count of persons

@@ -7,11 +7,13 @@ source instead of surfacing later inside someone else's `collect()`.
 
 from __future__ import annotations
 
+import dataclasses
+
 import polars as pl
 
 from dakl_etl.config import Pipeline
 from dakl_etl.errors import ConfigError, DaklError, SourceError, UsageError
-from dakl_etl.protocol.privacy import mask_expr
+from dakl_etl.protocol.privacy import mask_expr, mask_if_digit_run
 from dakl_etl.reference import Gemeenten, ReferenceError, load_gemeenten
 from dakl_etl.sources import csv, excel, parquet, sql  # noqa: F401  (register the adapters)
 from dakl_etl.sources.base import ADAPTERS, RawSource
@@ -102,14 +104,22 @@ def preview(
 ) -> pl.DataFrame:
     """Canonical rows next to their source line, personal numbers masked, for a person to read.
 
+    A client id is masked too when it looks like a BSN (some systems use it as their key).
     `problems` keeps only rows that are excluded or rejected.
     """
-    frame = read_source(name, pipeline, gemeenten=gemeenten)
+    source = open_source(name, pipeline)
+    if not problems:  # each row maps on its own: the first rows need only the first lines
+        source = dataclasses.replace(source, frame=source.frame.head(rows))
+    frame = to_canonical(read_wide(name, pipeline, gemeenten=gemeenten, source=source))
     if problems:
         frame = frame.filter(pl.col("excluded").is_not_null() | pl.col("reject_code").is_not_null())
     return (
         frame.head(rows)
-        .with_columns(mask_expr("bsn").alias("bsn"), mask_expr("v_nummer").alias("v_nummer"))
+        .with_columns(
+            mask_expr("bsn").alias("bsn"),
+            mask_expr("v_nummer").alias("v_nummer"),
+            mask_if_digit_run("client_id").alias("client_id"),
+        )
         .drop("source", "granularity")
         .collect()
     )

@@ -41,29 +41,31 @@ class CsvAdapter:
         config: CsvSource = pipeline.sources[name]  # type: ignore[assignment]
         path = require_file(name, pipeline)
         encoding = config.encoding
+        source: Path | bytes = path  # Polars reads UTF-8 files itself, and checks the bytes
         if encoding in ("utf-8", "utf-8-sig"):
-            # Polars checks the UTF-8 itself; only the head is needed here, for the delimiter.
+            # Only the head is needed here, for the delimiter.
             with path.open("rb") as handle:
                 head = handle.read(1 << 16)
-            source: Path | bytes = path
-            first_line = head.decode("utf-8", errors="replace")
         else:
             data = path.read_bytes()
             if encoding == "auto":
                 encoding = "utf-8" if data.isascii() else detect_encoding(data)
-            try:
-                text = data.decode(encoding)
-            except UnicodeDecodeError as exc:
-                raise SourceError(
-                    f"source {name}: {path} is not {encoding} (byte {exc.start}); set "
-                    f"`encoding:` at {pipeline.where('sources', name, 'encoding')} to auto, "
-                    "cp1252 or latin-1"
-                ) from None
-            first_line = text[: text.find("\n")]
-            # Polars reads UTF-8 only: other encodings are handed over re-encoded as UTF-8.
-            source = path if encoding in ("utf-8", "utf-8-sig") else text.encode()
-            del data, text
-        first_line = first_line.removeprefix("\ufeff").split("\n", 1)[0]
+            head = data[: 1 << 16]
+            if encoding not in ("utf-8", "utf-8-sig"):
+                try:
+                    text = data.decode(encoding)
+                except UnicodeDecodeError as exc:
+                    raise SourceError(
+                        f"source {name}: {path} is not {encoding} (byte {exc.start}); set "
+                        f"`encoding:` at {pipeline.where('sources', name, 'encoding')} to "
+                        "auto, cp1252 or latin-1"
+                    ) from None
+                # Polars reads UTF-8 only: other encodings are handed over re-encoded.
+                source = text.encode()
+                head = source[: 1 << 16]
+                del text
+            del data
+        first_line = head.decode("utf-8", errors="replace").removeprefix("\ufeff").split("\n")[0]
         delimiter = config.delimiter or sniff_delimiter(first_line)
         # Columns of repeating values (labels, dates) are parsed straight into a dictionary
         # encoding: the mapping step interprets each distinct value once.

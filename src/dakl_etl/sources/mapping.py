@@ -23,7 +23,8 @@ from dakl_etl.config.models import DATE_FIELDS, MAPPABLE, REPEATING_FIELDS
 from dakl_etl.errors import ConfigError
 from dakl_etl.protocol.bsn import elfproef, pad_bsn
 from dakl_etl.protocol.codes import REDEN_BEEINDIGING, TYPE_OPVANG
-from dakl_etl.protocol.privacy import mask_expr
+from dakl_etl.protocol.fields import FIELD_BY_KEY
+from dakl_etl.protocol.privacy import mask_digit_runs, mask_expr, mask_if_digit_run
 from dakl_etl.reference import Gemeenten
 from dakl_etl.sources.base import ROW, RawSource
 
@@ -32,6 +33,9 @@ ISO_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y%m%d")
 EXCEL_EPOCH = pl.date(1899, 12, 30)
 _SERIAL = r"^\d{5}(\.\d+)?$"  # 10000..99999 = 1927..2173
 _DECIMAL_ZERO = r"^(\d+)\.0+$"
+_GEMEENTE = FIELD_BY_KEY["gemeentecode"].width
+_BSN = FIELD_BY_KEY["bsn"].width
+_V_NUMMER = FIELD_BY_KEY["v_nummer"]
 
 #: The reject rules in the order they are judged: the first that holds is the row's reject.
 PROBLEMS: tuple[tuple[str, str], ...] = (
@@ -53,15 +57,18 @@ def raw(field: str) -> str:
 
 
 def check_columns(source: RawSource, pipeline: Pipeline) -> None:
-    """Every mapped column exists in the source, else a located config error."""
+    """Every mapped column exists in the source, else a located config error.
+
+    The source's column names are shown masked: without a header they are a data row.
+    """
     config = pipeline.sources[source.name]
     for field, column in config.mapped_columns().items():
         if column not in source.columns:
             close = difflib.get_close_matches(column, source.columns, n=1, cutoff=0.6)
             folded = [c for c in source.columns if c.casefold() == column.casefold()]
             guess = (folded or close or [None])[0]
-            hint = f" (did you mean {guess!r}?)" if guess else ""
-            listed = ", ".join(repr(c) for c in source.columns[:30])
+            hint = f" (did you mean {mask_digit_runs(guess)!r}?)" if guess else ""
+            listed = ", ".join(repr(mask_digit_runs(c)) for c in source.columns[:30])
             raise ConfigError(
                 f"{pipeline.where('sources', source.name, 'columns', field)}: column {column!r} "
                 f"is not in source {source.name}{hint}; its columns are {listed}"
@@ -123,7 +130,9 @@ def map_source(source: RawSource, pipeline: Pipeline, gemeenten: Gemeenten) -> p
     v_nummer = frame.get_column(raw("v_nummer"))
     if repair:
         v_nummer, _ = _only_where_needed(
-            v_nummer, 10, lambda e: e.str.strip_chars().str.replace(_DECIMAL_ZERO, "$1")
+            v_nummer,
+            _V_NUMMER.width,
+            lambda e: e.str.strip_chars().str.replace(_DECIMAL_ZERO, "$1"),
         )
     wide = frame.with_columns(
         source=pl.lit(name),
@@ -207,7 +216,7 @@ def _outcome(wide: pl.DataFrame, granularity: str) -> pl.DataFrame:
         (has_true("einddatum_bad"), pl.when(pl.col("einddatum_bad")).then(6)),
         (has_value("einddatum"), pl.when(end < start).then(7)),
         (has_value("reden_problem"), pl.col("reden_problem")),
-        (has_value("v_nummer"), pl.when(~v.str.contains(r"^\d{10}$")).then(9)),
+        (has_value("v_nummer"), pl.when(~v.str.contains(_V_NUMMER.regex)).then(9)),
     ]
     checks = [expr.cast(pl.Int8) for can_fire, expr in candidates if can_fire]
     problem = pl.coalesce(checks) if checks else pl.lit(None, pl.Int8)
@@ -229,7 +238,11 @@ def _outcome(wide: pl.DataFrame, granularity: str) -> pl.DataFrame:
 
 
 def _reject_values(wide: pl.DataFrame, granularity: str) -> pl.Series:
-    """The offending value as found, for the rejected rows only; V-nummers masked."""
+    """The offending value as found, for the rejected rows only.
+
+    V-nummers are masked, and so is any value with a digit run that may be a BSN (a column
+    shifted in the export): the value goes to the rejects file and to `preview`.
+    """
     values = pl.repeat(None, wide.height, dtype=pl.String, eager=True)
     where = wide.get_column("problem").is_not_null().arg_true()
     if where.is_empty():
@@ -249,7 +262,7 @@ def _reject_values(wide: pl.DataFrame, granularity: str) -> pl.Series:
         text = expr.cast(pl.String).fill_null("")
         chosen = pl.when(pl.col("problem") == i).then(text).otherwise(chosen)
     needed = ["problem", "v_nummer", *(raw(f) for f in MAPPABLE)]
-    subset = wide.select(needed)[where].select(chosen).to_series()
+    subset = wide.select(needed)[where].select(mask_if_digit_run(chosen)).to_series()
     return values.scatter(where, subset)
 
 
@@ -332,8 +345,10 @@ def _gemeente_lookup(
 
     def build(text: pl.Expr) -> list[pl.Expr]:
         cleaned = text.str.replace(_DECIMAL_ZERO, "$1") if repair else text
-        padded = cleaned.str.zfill(4) if repair else cleaned
-        as_code = pl.when(cleaned.str.contains(r"^\d{1,4}$") & padded.is_in(known)).then(padded)
+        padded = cleaned.str.zfill(_GEMEENTE) if repair else cleaned
+        as_code = pl.when(
+            cleaned.str.contains(rf"^[0-9]{{1,{_GEMEENTE}}}$") & padded.is_in(known)
+        ).then(padded)
         by_label = _lookup(text, table, fold)
         code = pl.coalesce(by_label, as_code, _lookup(text, names, True))
         return [
@@ -341,7 +356,7 @@ def _gemeente_lookup(
             pl.when(code == EXCLUDE).then(pl.lit("gemeente: ") + text).alias("gemeente_excluded"),
             pl.when(text == "")
             .then(pl.lit(0, pl.Int8))
-            .when(code.is_null() & text.str.contains(r"^\d{1,3}$"))
+            .when(code.is_null() & text.str.contains(rf"^[0-9]{{1,{_GEMEENTE - 1}}}$"))
             .then(pl.lit(1, pl.Int8))
             .when(code.is_null())
             .then(pl.lit(2, pl.Int8))
@@ -394,7 +409,7 @@ def _repair_bsn(values: pl.Series) -> tuple[pl.Series, pl.Series]:
     def fix(text: pl.Expr) -> pl.Expr:
         cleaned = text.str.strip_chars().str.replace(_DECIMAL_ZERO, "$1")
         padded = pad_bsn(cleaned)
-        ok = cleaned.str.contains(r"^\d{1,8}$") & elfproef(padded)
+        ok = cleaned.str.contains(rf"^[0-9]{{1,{_BSN - 1}}}$") & elfproef(padded)
         return pl.when(ok).then(padded).otherwise(cleaned)
 
-    return _only_where_needed(values, 9, fix)
+    return _only_where_needed(values, _BSN, fix)

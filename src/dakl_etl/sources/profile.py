@@ -6,7 +6,6 @@ may be personal (BSN, V-nummer, or any long digit run in a label or date) are ma
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 
 import polars as pl
@@ -16,18 +15,15 @@ from dakl_etl.config.models import MAPPABLE
 from dakl_etl.errors import ExitCode, SourceError, UsageError
 from dakl_etl.protocol.bsn import elfproef
 from dakl_etl.protocol.codes import UNKNOWN_BSN
-from dakl_etl.protocol.privacy import mask, mask_expr
+from dakl_etl.protocol.fields import FIELD_BY_KEY
+from dakl_etl.protocol.privacy import mask_digit_runs, mask_expr
 from dakl_etl.reference import Gemeenten
 from dakl_etl.sources import open_source, read_wide
 from dakl_etl.sources.mapping import raw
 
 EXAMPLES = 5  # lines/values shown per finding; counts are always complete
-_DIGIT_RUN = re.compile(r"\d{8,}")
-
-
-def safe(value: str | None) -> str:
-    """A label or date as found, with digit runs long enough to be a BSN/V-nummer masked."""
-    return _DIGIT_RUN.sub(lambda m: mask(m.group()), value or "")
+#: A label or date as found, with digit runs long enough to be a BSN/V-nummer masked.
+safe = mask_digit_runs
 
 
 @dataclass
@@ -239,11 +235,13 @@ def _person_findings(
     """Invalid, unknown and repaired BSNs; persons without BSN (counts go to the profile)."""
     findings: list[Finding] = []
     bsn = pl.col("bsn")
+    # Only the columns used here, so the filters below copy little of a wide frame.
+    wide = wide.select("source_row", "bsn", "bsn_repaired", "v_nummer", "client_id", "reject_code")
     if "bsn" in mapped:
         present = wide.filter(bsn.is_not_null())
         invalid = present.filter((bsn != UNKNOWN_BSN) & ~elfproef(bsn))
         action = "rejected by the run" if policy == "reject" else "delivered as 999999999"
-        nine = bsn.str.contains(r"^\d{9}$")
+        nine = bsn.str.contains(FIELD_BY_KEY["bsn"].regex)
         for rule, what, rows in (
             ("R05", "BSN not 9 digits", invalid.filter(~nine)),
             ("R06", "BSN fails the elfproef", invalid.filter(nine)),
@@ -267,8 +265,11 @@ def _person_findings(
                     examples=_examples(repaired, "bsn", personal=True),
                 )
             )
-        profile.persons["valid BSN"] = present.filter(elfproef(bsn)).height
-        profile.persons["BSN unknown (999999999)"] = present.filter(bsn == UNKNOWN_BSN).height
+        valid, unknown = present.select(
+            valid=elfproef(bsn).sum(), unknown=(bsn == UNKNOWN_BSN).sum()
+        ).row(0)
+        profile.persons["valid BSN"] = valid
+        profile.persons["BSN unknown (999999999)"] = unknown
         profile.persons["invalid BSN"] = invalid.height
     no_bsn = wide.filter(bsn.is_null())
     if no_bsn.height:

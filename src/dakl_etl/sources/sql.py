@@ -15,7 +15,7 @@ import polars as pl
 
 from dakl_etl.config import Pipeline, SqlSource
 from dakl_etl.errors import SourceError
-from dakl_etl.protocol.privacy import mask
+from dakl_etl.protocol.privacy import mask_digit_runs
 from dakl_etl.sources.base import RawSource, as_text, register, sha256_of
 
 #: SQLAlchemy backend -> connectorx scheme.
@@ -160,7 +160,7 @@ def _failure(name: str, config: SqlSource, pipeline: Pipeline, exc: Exception) -
         password = None
     if password:
         text = text.replace(str(password), "***")
-    text = re.sub(r"\d{8,}", lambda m: mask(m.group()), text)[:200]
+    text = mask_digit_runs(text)[:200]
     connecting = type(exc).__name__ in ("OperationalError", "InterfaceError") and (
         "connect" in text.lower() or "refused" in text.lower() or "resolve" in text.lower()
     )

@@ -8,12 +8,14 @@ scanned once.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
 import polars as pl
 
 from dakl_etl.canonical import conform, empty
+from dakl_etl.errors import ConfigError
 from dakl_etl.protocol.privacy import mask_expr
 from dakl_etl.transforms.episodes import (
     MAX_SOURCES,
@@ -24,9 +26,12 @@ from dakl_etl.transforms.episodes import (
     merge_episodes,
     registrations,
     screen,
+    screened_field,
+    screened_rule,
+    screened_value,
 )
 from dakl_etl.transforms.ledger import build_ledger, registration_outcomes, row_outcomes
-from dakl_etl.transforms.persons import InvalidBsnPolicy, assign_persons
+from dakl_etl.transforms.persons import InvalidBsnPolicy, assign_persons, bsn_rule
 from dakl_etl.transforms.years import DAKL_COLUMNS, in_any_year, year_rows
 
 REJECT_COLUMNS = ("source", "source_row", "outcome", "rule", "field", "value", "bsn")
@@ -44,53 +49,107 @@ class Derived:
     #: masked BSN, start — where to look for a stale open record
     conflicts: pl.DataFrame = field(default_factory=pl.DataFrame)
     counts: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per step
 
     def year_frame(self, year: int) -> pl.DataFrame:
         return self.years[year].select(DAKL_COLUMNS)
 
 
-def prepare_rows(frames: Mapping[str, pl.LazyFrame], *,
-                 invalid_bsn: InvalidBsnPolicy) -> pl.LazyFrame:
+def prepare_rows(
+    frames: Mapping[str, pl.LazyFrame], *, invalid_bsn: InvalidBsnPolicy
+) -> pl.LazyFrame:
     """All sources as one canonical frame with persons assigned and every reject marked."""
     if len(frames) > MAX_SOURCES:
-        raise ValueError(f"at most {MAX_SOURCES} sources per pipeline, got {len(frames)}")
+        raise ConfigError(
+            f"{len(frames)} sources: a pipeline can combine at most {MAX_SOURCES}; "
+            "split the region into several pipelines"
+        )
     if not frames:
         combined = empty().lazy().with_columns(_src=pl.lit(0, pl.Int32))
     else:
         combined = pl.concat(
-            [conform(f).with_columns(_src=pl.lit(i, pl.Int32))
-             for i, f in enumerate(frames.values())],
+            [
+                conform(f).with_columns(_src=pl.lit(i, pl.Int32))
+                for i, f in enumerate(frames.values())
+            ],
             how="vertical",
         )
     return screen(assign_persons(combined, invalid_bsn=invalid_bsn))
 
 
-def narrow_rows(rows: pl.LazyFrame, settings: EpisodeSettings,
-                sources: Iterable[str]) -> pl.LazyFrame:
-    """Only what the later steps read: smaller to hold, cheaper to filter. The BSN is kept
-    only on rows that go to the rejects file (masked there); all else uses the person number."""
-    off = pl.col("excluded").is_not_null() | pl.col("reject_code").is_not_null()
-    return rows.select(
+def is_delivery_candidate() -> pl.Expr:
+    """Not excluded, no reject from the source, the BSN policy or the screen."""
+    return (
+        pl.col("excluded").is_null()
+        & pl.col("reject_code").is_null()
+        & ~pl.col("bsn_rejected")
+        & (pl.col("screen") == 0)
+    )
+
+
+def narrow_rows(
+    rows: pl.LazyFrame, settings: EpisodeSettings, sources: Iterable[str]
+) -> pl.LazyFrame:
+    """The delivery candidates with only what the episode steps read, personal columns reduced
+    to the person number: smaller to hold, cheaper to sort."""
+    return rows.filter(is_delivery_candidate()).select(
         "_src",
         "source_row",
         "person",
         group_key().alias("group"),
         (pl.col("granularity") == "night").alias("night"),
-        pl.col("_src").is_in(
-            [i for i, name in enumerate(sources) if name in settings.end_date_precedence]
-        ).alias("precedence"),
+        pl.col("_src")
+        .is_in([i for i, name in enumerate(sources) if name in settings.end_date_precedence])
+        .alias("precedence"),
         "startdatum",
         "einddatum",
         "ended_unknown",
         "reden",
         "datum_melding",
         "v_nummer",
-        "bsn_invalid",
-        "excluded",
-        "reject_code",
-        "reject_field",
-        "reject_value",
-        pl.when(off).then(pl.col("bsn")).alias("bsn"),  # masked in the rejects plan
+    )
+
+
+def rejects_frame(rows: pl.LazyFrame, sources: Iterable[str]) -> pl.LazyFrame:
+    """Rows that will not be delivered, for the rejects file (`REJECT_COLUMNS`): the rule
+    resolved as in `ledger.row_outcomes`, the value as found, the BSN masked."""
+    names = dict(enumerate(sources))
+    excluded = pl.col("excluded").is_not_null()
+    by_source = pl.col("reject_code").is_not_null()
+    by_bsn = pl.col("bsn_rejected")
+
+    def pick(if_excluded, if_source, if_bsn, if_screen) -> pl.Expr:
+        return (
+            pl.when(excluded)
+            .then(if_excluded)
+            .when(by_source)
+            .then(if_source)
+            .when(by_bsn)
+            .then(if_bsn)
+            .otherwise(if_screen)
+        )
+
+    return (
+        rows.filter(~is_delivery_candidate())
+        .select(
+            pl.col("_src").replace_strict(names, return_dtype=pl.String).alias("source"),
+            "source_row",
+            pl.when(excluded)
+            .then(pl.lit("excluded"))
+            .otherwise(pl.lit("rejected"))
+            .alias("outcome"),
+            pick(pl.lit("excluded"), pl.col("reject_code"), bsn_rule(), screened_rule()).alias(
+                "rule"
+            ),
+            pick(
+                pl.lit(None, pl.String), pl.col("reject_field"), pl.lit("bsn"), screened_field()
+            ).alias("field"),
+            pick(
+                pl.col("excluded"), pl.col("reject_value"), mask_expr("bsn"), screened_value()
+            ).alias("value"),
+            mask_expr("bsn").alias("bsn"),
+        )
+        .sort("source", "source_row")
     )
 
 
@@ -106,62 +165,46 @@ def derive(
     """Persons, registrations, episodes, year files, rejects and ledger from canonical frames.
 
     `now` is the moment of extraction: ends after it are not yet real, night runs reaching it
-    are open. `release_sources=True` empties the `frames` dict once the narrow row frame is
-    built, so the full source frames need not stay in memory through the rest of the run.
+    are open. `release_sources=True` empties the `frames` dict once the rows are read, so the
+    full source frames need not stay in memory through the rest of the run.
     """
     years = sorted(set(years), reverse=True)
     settings = settings or EpisodeSettings()
     today = now.date() if isinstance(now, dt.datetime) else now
     names = list(frames)
     source_name = pl.col("_src").replace_strict(dict(enumerate(names)), return_dtype=pl.String)
-    # Materialised once: four plans below read it (a lazy plan would be re-run by each).
-    rows = narrow_rows(prepare_rows(frames, invalid_bsn=invalid_bsn), settings, names).collect()
+    clock = _Clock()
+    prepared = prepare_rows(frames, invalid_bsn=invalid_bsn)
+    counts_plan = prepared.select(
+        night_rows=(pl.col("granularity") == "night").sum().cast(pl.Int64),
+        invalid_bsn_rows=pl.col("bsn_invalid").sum().cast(pl.Int64),
+        invalid_bsn_delivered_as_unknown=(pl.col("bsn_invalid") & is_delivery_candidate())
+        .sum()
+        .cast(pl.Int64),
+    )
+    # One pass over the sources feeds all four (common subplans are computed once).
+    candidates, rejects, read, counts = pl.collect_all(
+        [
+            narrow_rows(prepared, settings, names),
+            rejects_frame(prepared, names),
+            prepared.group_by("_src").agg(pl.len().alias("rows")),
+            counts_plan,
+        ]
+    )
+    outcomes = row_outcomes(read.lazy(), rejects.lazy(), candidates.lazy(), names).collect()
+    del prepared
     if release_sources and isinstance(frames, MutableMapping):
         frames.clear()
-    rows_lf = rows.lazy()
-    deliverable = rows_lf.filter(pl.col("excluded").is_null() & pl.col("reject_code").is_null())
-    regs_plan = merge_episodes(
-        registrations(deliverable, now=today, settings=settings), settings=settings
-    )
-    excluded = pl.col("excluded").is_not_null()
-    rejects_plan = (
-        rows_lf.filter(excluded | pl.col("reject_code").is_not_null())
-        .select(
-            source_name.alias("source"),
-            "source_row",
-            pl.when(excluded).then(pl.lit("excluded")).otherwise(pl.lit("rejected"))
-            .alias("outcome"),
-            pl.when(excluded).then(pl.lit("excluded")).otherwise(pl.col("reject_code"))
-            .alias("rule"),
-            pl.when(excluded).then(pl.lit(None, pl.String)).otherwise(pl.col("reject_field"))
-            .alias("field"),
-            pl.when(excluded).then(pl.col("excluded"))
-            .when(pl.col("reject_value").is_null() & (pl.col("reject_field") == "bsn"))
-            .then(mask_expr("bsn"))
-            .otherwise(pl.col("reject_value"))
-            .alias("value"),
-            mask_expr("bsn").alias("bsn"),
-        )
-        .sort("source", "source_row")
-    )
-    counts_plan = rows_lf.select(
-        night_rows=pl.col("night").sum().cast(pl.Int64),
-        invalid_bsn_rows=pl.col("bsn_invalid").sum().cast(pl.Int64),
-        invalid_bsn_delivered_as_unknown=(
-            pl.col("bsn_invalid") & pl.col("reject_code").is_null()
-        ).sum().cast(pl.Int64),
-    )
-    outcomes_plan = row_outcomes(rows_lf, names)
-    regs, rejects, outcomes, counts = pl.collect_all(
-        [regs_plan, rejects_plan, outcomes_plan, counts_plan]
-    )
-    del rows, rows_lf, deliverable
-    episodes = (
-        aggregate_episodes(regs.lazy())
-        .with_columns(delivered=in_any_year(years))
-        .collect()
-    )
+    clock.lap("read_map_persons")
+    regs = merge_episodes(
+        registrations(candidates.lazy(), now=today, settings=settings), settings=settings
+    ).collect()
+    del candidates
+    clock.lap("registrations")
+    episodes = aggregate_episodes(regs.lazy()).with_columns(delivered=in_any_year(years)).collect()
+    clock.lap("episodes")
     per_year = {y: year_rows(episodes.lazy(), y).collect() for y in years}
+    clock.lap("years")
     conflicts = (
         conflicting_registrations(regs.lazy(), episodes.lazy())
         .select(
@@ -176,7 +219,7 @@ def derive(
     )
     registered = registration_outcomes(regs.lazy(), episodes.lazy(), names).collect()
     flow = {
-        "rows_read": int(outcomes["rows"].sum()),
+        "rows_read": int(read["rows"].sum()),
         "night_rows": counts["night_rows"][0] or 0,
         "registrations": regs.height,
         "night_runs": int(regs["night"].sum()),
@@ -187,8 +230,31 @@ def derive(
         "invalid_bsn_delivered_as_unknown": counts["invalid_bsn_delivered_as_unknown"][0] or 0,
     }
     ledger = build_ledger(
-        names, outcomes, registered, years=years, flow=flow,
+        names,
+        outcomes,
+        registered,
+        years=years,
+        flow=flow,
         rows_per_year={y: f.height for y, f in per_year.items()},
     )
-    return Derived(years=per_year, rejects=rejects, ledger=ledger, episodes=episodes,
-                   conflicts=conflicts, counts=flow)
+    clock.lap("ledger")
+    return Derived(
+        years=per_year,
+        rejects=rejects,
+        ledger=ledger,
+        episodes=episodes,
+        conflicts=conflicts,
+        counts=flow,
+        timings=clock.laps,
+    )
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._last, 3)
+        self._last = now

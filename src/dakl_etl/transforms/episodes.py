@@ -35,8 +35,20 @@ MAX_SOURCES = 45
 #: A registration: `_src` is the source's position in the pipeline, `group` encodes person,
 #: TypeOpvang and gemeentecode as one integer (see `group_key`); strings come back at the end.
 REGISTRATION_COLUMNS = (
-    "_src", "night", "person", "group", "v_nummer", "startdatum", "einddatum", "is_open",
-    "ended_unknown", "reden", "datum_melding", "n_rows", "first_row", "precedence",
+    "_src",
+    "night",
+    "person",
+    "group",
+    "v_nummer",
+    "startdatum",
+    "einddatum",
+    "is_open",
+    "ended_unknown",
+    "reden",
+    "datum_melding",
+    "n_rows",
+    "first_row",
+    "precedence",
 )
 
 
@@ -52,50 +64,76 @@ class EpisodeSettings:
         """The gap in days for each registration's TypeOpvang (read from `group`)."""
         gap = pl.lit(self.merge_gap_days, dtype=pl.Int64)
         for code, days in self.merge_gap_days_by_type.items():
-            gap = pl.when(_type_number() == int(code)).then(pl.lit(int(days), pl.Int64)).otherwise(
-                gap)
+            gap = (
+                pl.when(_type_number() == int(code))
+                .then(pl.lit(int(days), pl.Int64))
+                .otherwise(gap)
+            )
         return gap
 
 
 _TYPE_NUMBERS = [int(code) for code in TYPE_OPVANG]
-_SCREEN_FIELDS = {"R11": "startdatum", "R10": "type_opvang", "R19": "gemeentecode",
-                  "R03": "gemeentecode", "R14": "einddatum", "granularity": "granularity"}
+#: What `screen` finds, by number (0: nothing): rule id and the field it is about.
+SCREEN_RULES = (
+    (None, None),
+    ("R11", "startdatum"),
+    ("R10", "type_opvang"),
+    ("R19", "gemeentecode"),
+    ("R03", "gemeentecode"),
+    ("R14", "einddatum"),
+    ("granularity", "granularity"),
+)
 
 
 def screen(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Give rows that cannot become a DAKL row a `reject_code`, keeping any earlier one.
+    """Add `screen` (UInt8, an index into `SCREEN_RULES`; 0 = fine): why a row the sources
+    let through cannot become a DAKL row — no start, no type, no gemeente, end before start.
 
-    The code is decided on every row; field and value only where a new code was set (built
-    from mostly-null columns, which costs next to nothing).
+    A number, not text: it is decided on every row, and text would be rewritten for millions
+    of rows to mark a handful. `screened_rule` etc. turn it into words for those few.
     """
     code = (
-        pl.when(pl.col("startdatum").is_null()).then(pl.lit("R11"))
+        pl.when(pl.col("startdatum").is_null())
+        .then(1)
         .when(~_number("type_opvang").is_in(_TYPE_NUMBERS).fill_null(False))
-        .then(pl.lit("R10"))
-        .when(pl.col("gemeentecode").is_null()).then(pl.lit("R19"))
-        .when(_number("gemeentecode").is_null()).then(pl.lit("R03"))
-        .when((pl.col("einddatum") < pl.col("startdatum")).fill_null(False)).then(pl.lit("R14"))
+        .then(2)
+        .when(pl.col("gemeentecode").is_null())
+        .then(3)
+        .when(_number("gemeentecode").is_null())
+        .then(4)
+        .when((pl.col("einddatum") < pl.col("startdatum")).fill_null(False))
+        .then(5)
         .when(~pl.col("granularity").is_in(["episode", "night"]).fill_null(False))
-        .then(pl.lit("granularity"))
+        .then(6)
+        .otherwise(0)
     )
-    new = pl.col("_screen")
-    value = (
-        pl.when(new == "R10").then(pl.col("type_opvang"))
-        .when(new == "R03").then(pl.col("gemeentecode"))
-        .when(new == "R14").then(
-            pl.when(new == "R14").then(pl.col("einddatum")).dt.strftime("%Y-%m-%d"))
-        .when(new == "granularity").then(pl.col("granularity"))
+    return frame.with_columns(screen=code.cast(pl.UInt8))
+
+
+def screened_rule() -> pl.Expr:
+    return pl.col("screen").replace_strict(
+        {i: rule for i, (rule, _) in enumerate(SCREEN_RULES)}, return_dtype=pl.String
     )
+
+
+def screened_field() -> pl.Expr:
+    return pl.col("screen").replace_strict(
+        {i: fld for i, (_, fld) in enumerate(SCREEN_RULES)}, return_dtype=pl.String
+    )
+
+
+def screened_value() -> pl.Expr:
+    """The offending value as found (none of these fields is personal)."""
+    kind = pl.col("screen")
     return (
-        frame.with_columns(_screen=pl.when(pl.col("reject_code").is_null()).then(code))
-        .with_columns(
-            reject_code=pl.coalesce("reject_code", new),
-            reject_field=pl.coalesce(
-                "reject_field",
-                new.replace_strict(_SCREEN_FIELDS, default=None, return_dtype=pl.String)),
-            reject_value=pl.coalesce("reject_value", value),
-        )
-        .drop("_screen")
+        pl.when(kind == 2)
+        .then(pl.col("type_opvang"))
+        .when(kind == 4)
+        .then(pl.col("gemeentecode"))
+        .when(kind == 5)
+        .then(pl.col("einddatum").dt.strftime("%Y-%m-%d"))
+        .when(kind == 6)
+        .then(pl.col("granularity"))
     )
 
 
@@ -106,8 +144,9 @@ def _day(column: str | pl.Expr) -> pl.Expr:
 
 def group_key() -> pl.Expr:
     """Person, TypeOpvang and gemeentecode as one integer: registrations that may merge."""
-    return pl.col("person") * 100_000_000 + _number("type_opvang") * 10_000 + _number(
-        "gemeentecode")
+    return (
+        pl.col("person") * 100_000_000 + _number("type_opvang") * 10_000 + _number("gemeentecode")
+    )
 
 
 def _number(column: str) -> pl.Expr:
@@ -128,7 +167,8 @@ def decode_group() -> list[pl.Expr]:
         (pl.col("group") % 10_000).cast(pl.String).str.zfill(4).alias("gemeentecode"),
         pl.when(pl.col("person") < FIRST_OTHER_PERSON)
         .then(pl.col("person").cast(pl.String).str.zfill(9))
-        .otherwise(pl.lit(UNKNOWN_BSN)).alias("bsn_out"),
+        .otherwise(pl.lit(UNKNOWN_BSN))
+        .alias("bsn_out"),
     ]
 
 
@@ -148,48 +188,161 @@ def registrations(rows: pl.LazyFrame, *, now: dt.date, settings: EpisodeSettings
             precedence=pl.col("source").is_in(list(settings.end_date_precedence)),
             night=pl.col("granularity") == "night",
         )
-    nights = (
-        rows.filter(pl.col("night"))
-        .select("_src", "group", "person", "startdatum", "v_nummer", "reden", "datum_melding",
-                "source_row", "precedence", "night")
-        # one integer sort key (a multi-column sort costs several times more): source and
-        # group ranked together, times a span wider than any day number, plus the day
-        .with_columns(_key=pl.col("_src").cast(pl.Int64) * _SOURCE_SPAN + pl.col("group"))
-        .sort(pl.col("_key").rank("dense").cast(pl.Int64) * _GROUP_SPAN + _day("startdatum"),
-              maintain_order=True)
-        .with_columns(_gap=settings.gap_days())
-    )
-    start = _day("startdatum")
-    new_run = (
-        (pl.col("_key") != pl.col("_key").shift(1))
-        | (start > start.shift(1) + 1 + pl.col("_gap"))
-    ).fill_null(True)
     today = pl.lit(now, dtype=pl.Date)
-    # Runs are contiguous in the sorted nights: their first and last rows carry almost all a
-    # run needs, so no group-by over millions of nights. V-nummer and melding, rare on bed
-    # lists, come from a group-by over the few rows that have one.
-    marked = nights.with_columns(
-        _run=new_run.cum_sum(),
-        _first=new_run,
-        _i=pl.int_range(pl.len(), dtype=pl.Int64),
-    ).with_columns(_final=pl.col("_first").shift(-1, fill_value=True))
-    firsts = marked.filter(pl.col("_first")).select(
-        "_run", "_src", "night", "person", "group", "precedence", "_gap", "startdatum",
-        pl.col("source_row").alias("first_row"), pl.col("_i").alias("_i0"),
-    )
-    finals = marked.filter(pl.col("_final")).select(
-        pl.col("startdatum").alias("_last"), "reden", pl.col("_i").alias("_i1"),
-    )
-    extras = (
-        marked.filter(pl.col("v_nummer").is_not_null() | pl.col("datum_melding").is_not_null())
-        .group_by("_run")
-        .agg(pl.col("v_nummer").drop_nulls().first(), pl.col("datum_melding").min())
-    )
-    runs = (
-        pl.concat([firsts, finals], how="horizontal")
-        .join(extras, on="_run", how="left", maintain_order="left")
+    runs = _night_runs(rows.filter(pl.col("night")), today=today, settings=settings)
+    episode_rows = (
+        rows.filter(~pl.col("night"))
         .with_columns(
-            n_rows=pl.col("_i1") - pl.col("_i0") + 1,
+            is_open=(pl.col("einddatum").is_null() & ~pl.col("ended_unknown").fill_null(False))
+            | (pl.col("einddatum") > today).fill_null(False),
+            n_rows=pl.lit(1, pl.Int64),
+            first_row=pl.col("source_row"),
+        )
+        .with_columns(
+            einddatum=pl.when(pl.col("is_open")).then(None).otherwise(pl.col("einddatum")),
+            ended_unknown=pl.col("einddatum").is_null() & ~pl.col("is_open"),
+        )
+    )
+    columns = list(REGISTRATION_COLUMNS)
+    return pl.concat([episode_rows.select(columns), runs.select(columns)], how="vertical")
+
+
+def _sorted_nights(nights: pl.DataFrame) -> pl.LazyFrame:
+    """`_i` (input position), `_key` (source and group), `group`, `_day`, sorted by key, day and
+    input position.
+
+    Usually packed into one Int64 — person (31 bits), type+gemeente as an index of the pairs
+    present (12), source (6), day within the span of the data (14) — since one integer sorts
+    several times faster than three columns; the three-column sort is the fallback for data
+    that does not fit (a span of more than 44 years, more than 4096 type+gemeente pairs…).
+    """
+    base = nights.lazy().select(
+        _i=pl.int_range(pl.len(), dtype=pl.Int64),
+        group=pl.col("group"),
+        _src=pl.col("_src").cast(pl.Int64),
+        person=pl.col("person"),
+        _date=pl.col("startdatum").cast(pl.Int64),
+    )
+    bounds = (
+        base.select(
+            lo=pl.col("_date").min(),
+            hi=pl.col("_date").max(),
+            persons=pl.col("person").max(),
+            sources=pl.col("_src").max(),
+        )
+        .collect()
+        .row(0, named=True)
+    )
+    pairs = (nights["group"] % 100_000_000).unique().sort()
+    packable = bounds["lo"] is not None and (
+        bounds["hi"] - bounds["lo"] < 1 << 14
+        and bounds["persons"] < 1 << 31
+        and pairs.len() <= 1 << 12
+        and bounds["sources"] < 1 << 6
+    )
+    if not packable:
+        return base.select(
+            "_i",
+            "group",
+            _key=pl.col("_src") * _SOURCE_SPAN + pl.col("group"),
+            _day=pl.col("_date"),
+        ).sort("_key", "_day", "_i")
+    pair_index = {v: i for i, v in enumerate(pairs.to_list())}
+    packed = (
+        pl.col("person") * (1 << 32)
+        + (pl.col("group") % 100_000_000).replace_strict(pair_index, return_dtype=pl.Int64)
+        * (1 << 20)
+        + pl.col("_src") * (1 << 14)
+        + (pl.col("_date") - bounds["lo"])
+    )
+    return (
+        base.select("_i", "group", _packed=packed)
+        .sort("_packed", maintain_order=True)
+        .select(
+            "_i", "group", _key=pl.col("_packed") // (1 << 14), _day=pl.col("_packed") % (1 << 14)
+        )
+    )
+
+
+def _night_runs(nights: pl.LazyFrame, *, today: pl.Expr, settings: EpisodeSettings) -> pl.LazyFrame:
+    """Runs of nights per source and group, found on a sorted frame of integers only.
+
+    Sorting millions of full rows is what costs; so only (key, day, index) are sorted, and the
+    other columns are fetched for the first and last night of each run (a run's fields come
+    from those two rows). V-nummer and melding, rare on bed lists, come from a group-by over
+    the few rows that have one.
+    """
+    nights = nights.select(
+        "_src",
+        "group",
+        "person",
+        "startdatum",
+        "v_nummer",
+        "reden",
+        "datum_melding",
+        "source_row",
+        "precedence",
+        "night",
+    ).collect()
+    start = pl.col("_day")
+    order = (
+        _sorted_nights(nights)
+        .with_columns(_gap=settings.gap_days())
+        .with_columns(
+            _first=(
+                (pl.col("_key") != pl.col("_key").shift(1))
+                | (start > start.shift(1) + 1 + pl.col("_gap"))
+            ).fill_null(True),
+        )
+        .with_columns(
+            _run=pl.col("_first").cum_sum(),
+            _final=pl.col("_first").shift(-1, fill_value=True),
+            _pos=pl.int_range(pl.len(), dtype=pl.Int64),
+        )
+        .select("_i", "_run", "_first", "_final", "_gap", "_pos")
+        .collect()
+    )
+    first = order.filter(pl.col("_first"))
+    final = order.filter(pl.col("_final"))
+    head = nights.select(
+        pl.col("_src", "night", "person", "group", "precedence", "startdatum").gather(first["_i"]),
+        pl.col("source_row").gather(first["_i"]).alias("first_row"),
+    )
+    tail = nights.select(
+        pl.col("startdatum").gather(final["_i"]).alias("_last"),
+        pl.col("reden").gather(final["_i"]),
+    )
+    rare = nights.with_columns(_i=pl.int_range(pl.len(), dtype=pl.Int64)).filter(
+        pl.col("v_nummer").is_not_null() | pl.col("datum_melding").is_not_null()
+    )
+    if rare.height:
+        # the run of each night in input order: scatter, not a join against millions of rows
+        run_of = pl.zeros(nights.height, dtype=pl.Int64, eager=True).scatter(
+            order["_i"], order["_run"]
+        )
+        extras = (
+            rare.select(run_of.gather(rare["_i"]).alias("_run"), "v_nummer", "datum_melding")
+            .group_by("_run")
+            .agg(pl.col("v_nummer").drop_nulls().first(), pl.col("datum_melding").min())
+        )
+    else:
+        extras = pl.DataFrame(
+            schema={"_run": pl.Int64, "v_nummer": pl.String, "datum_melding": pl.Date}
+        )
+    return (
+        pl.concat(
+            [
+                head,
+                tail,
+                first.select("_run", "_gap", pl.col("_pos").alias("_p0")),
+                final.select(pl.col("_pos").alias("_p1")),
+            ],
+            how="horizontal",
+        )
+        .lazy()
+        .join(extras.lazy(), on="_run", how="left", maintain_order="left")
+        .with_columns(
+            n_rows=pl.col("_p1") - pl.col("_p0") + 1,
             is_open=pl.col("_last").cast(pl.Int64) >= today.cast(pl.Int64) - 1 - pl.col("_gap"),
         )
         .with_columns(
@@ -197,17 +350,6 @@ def registrations(rows: pl.LazyFrame, *, now: dt.date, settings: EpisodeSettings
             ended_unknown=pl.lit(False),
         )
     )
-    episode_rows = rows.filter(~pl.col("night")).with_columns(
-        is_open=(pl.col("einddatum").is_null() & ~pl.col("ended_unknown").fill_null(False))
-        | (pl.col("einddatum") > today).fill_null(False),
-        n_rows=pl.lit(1, pl.Int64),
-        first_row=pl.col("source_row"),
-    ).with_columns(
-        einddatum=pl.when(pl.col("is_open")).then(None).otherwise(pl.col("einddatum")),
-        ended_unknown=pl.col("einddatum").is_null() & ~pl.col("is_open"),
-    )
-    columns = list(REGISTRATION_COLUMNS)
-    return pl.concat([episode_rows.select(columns), runs.select(columns)], how="vertical")
 
 
 def merge_episodes(regs: pl.LazyFrame, *, settings: EpisodeSettings) -> pl.LazyFrame:
@@ -220,16 +362,19 @@ def merge_episodes(regs: pl.LazyFrame, *, settings: EpisodeSettings) -> pl.LazyF
     """
     start = _day("startdatum")
     end = (
-        pl.when(pl.col("is_open")).then(pl.lit(_OPEN_DAY + _OFFSET, pl.Int64))
-        .when(pl.col("einddatum").is_null()).then(start)  # ended on an unknown day: ≥ its start
+        pl.when(pl.col("is_open"))
+        .then(pl.lit(_OPEN_DAY + _OFFSET, pl.Int64))
+        .when(pl.col("einddatum").is_null())
+        .then(start)  # ended on an unknown day: ≥ its start
         .otherwise(_day("einddatum"))
     )
     new_group = (pl.col("group") != pl.col("group").shift(1)).fill_null(True)
     group_base = (new_group.cum_sum().cast(pl.Int64)) * _GROUP_SPAN
     return (
         regs.with_columns(_end_day=end, _gap=settings.gap_days())
-        .sort("group", pl.col("startdatum").cast(pl.Int64) * _GROUP_SPAN + pl.col("_end_day"),
-              maintain_order=True)
+        # the row number breaks ties: deterministic without a (slower) stable sort
+        .with_columns(_r=pl.int_range(pl.len(), dtype=pl.Int64))
+        .sort("group", pl.col("startdatum").cast(pl.Int64) * _GROUP_SPAN + pl.col("_end_day"), "_r")
         .with_columns(_new_group=new_group, _base=group_base)
         .with_columns(
             _latest=(pl.col("_base") + pl.col("_end_day")).cum_max().shift(1),
@@ -238,9 +383,12 @@ def merge_episodes(regs: pl.LazyFrame, *, settings: EpisodeSettings) -> pl.LazyF
             episode=(
                 pl.col("_new_group")
                 | (pl.col("_base") + start > pl.col("_latest") + 1 + pl.col("_gap"))
-            ).fill_null(True).cum_sum().cast(pl.Int64)
+            )
+            .fill_null(True)
+            .cum_sum()
+            .cast(pl.Int64)
         )
-        .drop("_new_group", "_base", "_latest", "_gap")
+        .drop("_new_group", "_base", "_latest", "_gap", "_r")
     )
 
 
@@ -273,7 +421,8 @@ def aggregate_episodes(regs: pl.LazyFrame) -> pl.LazyFrame:
             pl.col("_closed_end").max().alias("_known_end"),
             pl.col("reden").get(pl.col("_rank").arg_max()).alias("_reden"),
             (pl.col("_closed_day").max() >= pl.col("_open_day").min())
-            .fill_null(False).alias("conflict"),
+            .fill_null(False)
+            .alias("conflict"),
             pl.len().cast(pl.Int64).alias("n_registrations"),
             pl.col("n_rows").sum(),
         )

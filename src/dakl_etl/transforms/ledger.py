@@ -15,36 +15,48 @@ import polars as pl
 BUCKETS = ("delivered", "rejected", "excluded", "outside_years")
 
 
-def row_outcomes(rows: pl.LazyFrame, sources: Iterable[str]) -> pl.LazyFrame:
-    """Per source: rows read, excluded, rejected per rule; the rest go on to registrations.
+def row_outcomes(
+    read: pl.LazyFrame, rejects: pl.LazyFrame, candidates: pl.LazyFrame, sources: Iterable[str]
+) -> pl.LazyFrame:
+    """Per source: rows `read`, `excluded`, `rejected` per rule, and `registered` (went on).
 
-    `rows` has `_src` (position in `sources`), `excluded` and `reject_code`. An excluded row
-    counts as excluded even when it also has a defect: it would never be delivered, so nobody
-    needs to fix it. Counted on integers first, named after: cheap on millions of rows.
+    Three independent counts: `read` has `_src` and `rows` (every row), `rejects` is the
+    rejects frame (`source`, `outcome`, `rule`), `candidates` has `_src` per row that went on
+    to registrations. `read == excluded + rejected + registered` is thus a real check that the
+    split into rejects and candidates lost and doubled nothing.
     """
     names = dict(enumerate(sources))
-    is_excluded = pl.col("excluded").is_not_null()
-    return (
-        rows.select(
-            "_src",
-            is_excluded.alias("_excluded"),
-            pl.when(~is_excluded).then(pl.col("reject_code")).alias("code"),
-        )
-        .group_by("_src", "_excluded", "code")
-        .agg(pl.len().cast(pl.Int64).alias("rows"))
-        .select(
-            pl.col("_src").replace_strict(names, return_dtype=pl.String).alias("source"),
-            pl.when(pl.col("_excluded")).then(pl.lit("excluded"))
-            .when(pl.col("code").is_not_null()).then(pl.lit("rejected"))
-            .otherwise(pl.lit("registered")).alias("outcome"),
-            "code",
-            "rows",
-        )
+    name = pl.col("_src").replace_strict(names, return_dtype=pl.String).alias("source")
+    off = rejects.group_by("source", "outcome", "rule").agg(pl.len().cast(pl.Int64).alias("rows"))
+    return pl.concat(
+        [
+            read.select(
+                name,
+                pl.lit("read").alias("outcome"),
+                pl.lit(None, pl.String).alias("code"),
+                pl.col("rows").cast(pl.Int64),
+            ),
+            off.select(
+                "source",
+                "outcome",
+                pl.when(pl.col("outcome") == "rejected").then(pl.col("rule")).alias("code"),
+                "rows",
+            ),
+            candidates.group_by("_src")
+            .agg(pl.len().cast(pl.Int64).alias("rows"))
+            .select(
+                name,
+                pl.lit("registered").alias("outcome"),
+                pl.lit(None, pl.String).alias("code"),
+                "rows",
+            ),
+        ]
     )
 
 
-def registration_outcomes(regs: pl.LazyFrame, delivered: pl.LazyFrame,
-                          sources: Iterable[str]) -> pl.LazyFrame:
+def registration_outcomes(
+    regs: pl.LazyFrame, delivered: pl.LazyFrame, sources: Iterable[str]
+) -> pl.LazyFrame:
     """Per source: rows behind registrations whose episode is delivered / outside the years.
 
     `regs` has `_src` (position in `sources`), `episode`, `n_rows`; `delivered` has `episode`
@@ -54,8 +66,10 @@ def registration_outcomes(regs: pl.LazyFrame, delivered: pl.LazyFrame,
     return (
         regs.select("_src", "episode", "n_rows")
         .join(delivered.select("episode", "delivered"), on="episode", how="left")
-        .group_by(pl.col("_src").replace_strict(names, return_dtype=pl.String).alias("source"),
-                  pl.col("delivered").fill_null(False))
+        .group_by(
+            pl.col("_src").replace_strict(names, return_dtype=pl.String).alias("source"),
+            pl.col("delivered").fill_null(False),
+        )
         .agg(pl.col("n_rows").sum().cast(pl.Int64).alias("rows"))
     )
 
@@ -74,8 +88,9 @@ def build_ledger(
     `flow` carries the counts along the way (night rows, registrations, episodes, conflicts…).
     """
     per_source: dict[str, dict] = {}
-    names = list(dict.fromkeys([*sources, *rows["source"].to_list(),
-                                *registered["source"].to_list()]))
+    names = list(
+        dict.fromkeys([*sources, *rows["source"].to_list(), *registered["source"].to_list()])
+    )
     for name in names:
         mine = rows.filter(pl.col("source") == name)
         regs = registered.filter(pl.col("source") == name)
@@ -83,11 +98,13 @@ def build_ledger(
             code: int(n)
             for code, n in sorted(
                 mine.filter(pl.col("outcome") == "rejected")
-                .group_by("code").agg(pl.col("rows").sum()).iter_rows()
+                .group_by("code")
+                .agg(pl.col("rows").sum())
+                .iter_rows()
             )
         }
         entry = {
-            "read": int(mine["rows"].sum()),
+            "read": int(mine.filter(pl.col("outcome") == "read")["rows"].sum()),
             "delivered": int(regs.filter(pl.col("delivered"))["rows"].sum()),
             "rejected": rejected,
             "excluded": int(mine.filter(pl.col("outcome") == "excluded")["rows"].sum()),
@@ -112,8 +129,9 @@ def build_ledger(
         "totals": totals,
         "flow": {
             **{k: int(v) for k, v in flow.items()},
-            "rows_per_year": {str(y): int(n) for y, n in sorted(rows_per_year.items(),
-                                                                 reverse=True)},
+            "rows_per_year": {
+                str(y): int(n) for y, n in sorted(rows_per_year.items(), reverse=True)
+            },
         },
     }
 
@@ -121,7 +139,9 @@ def build_ledger(
 def _balances(entry: Mapping) -> bool:
     """read = sum of the buckets, and the rows that went on all came out as an episode."""
     buckets = (
-        entry["delivered"] + sum(entry["rejected"].values()) + entry["excluded"]
+        entry["delivered"]
+        + sum(entry["rejected"].values())
+        + entry["excluded"]
         + entry["outside_years"]
     )
     return entry["read"] == buckets and entry["registered"] == (

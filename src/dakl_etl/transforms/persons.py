@@ -27,66 +27,80 @@ _SEP = "\x1f"  # cannot occur in a source name, client id or V-nummer
 
 def bsn_status() -> pl.Expr:
     """`valid`, `unknown` (absent or 999999999) or `invalid` (present, fails R05/R06)."""
-    bsn = pl.col("bsn")
     return (
-        pl.when(elfproef(bsn))
+        pl.when(elfproef("bsn"))
         .then(pl.lit("valid"))
-        .when(bsn.is_null() | (bsn == UNKNOWN_BSN) | (bsn == ""))
+        .when(_bsn_unknown())
         .then(pl.lit("unknown"))
         .otherwise(pl.lit("invalid"))
+    )
+
+
+def _bsn_unknown() -> pl.Expr:
+    bsn = pl.col("bsn")
+    return (bsn.is_null() | (bsn == UNKNOWN_BSN) | (bsn == "")).fill_null(True)
+
+
+def bsn_rule() -> pl.Expr:
+    """R05 (not 9 digits) or R06 (fails the elfproef), for rows already known to be invalid."""
+    return (
+        pl.when(pl.col("bsn").str.contains(r"^\d{9}$")).then(pl.lit("R06")).otherwise(pl.lit("R05"))
     )
 
 
 def assign_persons(
     frame: pl.LazyFrame, *, invalid_bsn: InvalidBsnPolicy = "reject"
 ) -> pl.LazyFrame:
-    """Add `person` (Int64 key) and `bsn_invalid`.
+    """Add `person` (Int64 key), `bsn_invalid` and `bsn_rejected` (booleans).
 
     The BSN the file carries follows from `person`: below `FIRST_OTHER_PERSON` it is the BSN
     itself, above it the person is delivered as 999999999.
 
-    Under `reject`, a row whose BSN is present but invalid gets `reject_code` R05 (not 9 digits)
-    or R06 (fails the elfproef) unless it already carries an earlier reject; under `unknown` it is
-    delivered as 999999999 and keyed by its V-nummer or client id.
+    Under `reject`, a row whose BSN is present but invalid and that has no earlier
+    `reject_code` gets `bsn_rejected` (its rule, R05 or R06, is `bsn_rule()`; the rejects file
+    resolves it, so the text columns of millions of rows are not rewritten here). Under
+    `unknown` it is delivered as 999999999 and keyed by its V-nummer or client id.
     """
     if invalid_bsn not in POLICIES:
         raise ValueError(f"invalid_bsn policy must be one of {POLICIES}, not {invalid_bsn!r}")
-    status = bsn_status()
-    frame = frame.with_columns(_bsn_status=status)
-    valid = pl.col("_bsn_status") == "valid"
-    invalid = pl.col("_bsn_status") == "invalid"
-    if invalid_bsn == "reject":
-        new_reject = invalid & pl.col("reject_code").is_null()
-        nine_digits = pl.when(new_reject).then(pl.col("bsn")).str.contains(r"^\d{9}$")
-        code = pl.when(nine_digits).then(pl.lit("R06")).otherwise(pl.lit("R05"))
-        # `reject_value` stays empty: the offending value is the BSN itself, which the rejects
-        # file shows masked in its own column (masking here would cost a pass over all rows).
-        frame = frame.with_columns(
-            reject_code=pl.coalesce("reject_code", pl.when(new_reject).then(code)),
-            reject_field=pl.coalesce("reject_field", pl.when(new_reject).then(pl.lit("bsn"))),
-        )
+    frame = frame.with_columns(_valid=elfproef("bsn")).with_columns(
+        bsn_invalid=~pl.col("_valid") & ~_bsn_unknown()
+    )
+    valid = pl.col("_valid")
+    rejected = (
+        (pl.col("bsn_invalid") & pl.col("reject_code").is_null())
+        if (invalid_bsn == "reject")
+        else pl.lit(False)
+    )
     # One dictionary for every key that is not a BSN, built and ranked only on those rows:
     # V-nummer, else client id within its source, else the row itself (a person of its own).
     other = ~valid
     v_nummer = pl.when(other).then(pl.col("v_nummer"))
     client = (
-        pl.when(other & v_nummer.is_null()).then(pl.col("client_id")).str.strip_chars()
+        pl.when(other & v_nummer.is_null())
+        .then(pl.col("client_id"))
+        .str.strip_chars()
         .replace("", None)
     )
     no_key = other & v_nummer.is_null() & client.is_null()
     other_key = pl.coalesce(
         pl.concat_str(pl.lit("V"), v_nummer, separator=_SEP),
-        pl.concat_str(pl.lit("C"), pl.when(client.is_not_null()).then(pl.col("source")), client,
-                      separator=_SEP),
-        pl.concat_str(pl.lit("R"), pl.when(no_key).then(pl.col("source")),
-                      pl.when(no_key).then(pl.col("source_row")).cast(pl.String),
-                      separator=_SEP),
+        pl.concat_str(
+            pl.lit("C"),
+            pl.when(client.is_not_null()).then(pl.col("source")),
+            client,
+            separator=_SEP,
+        ),
+        pl.concat_str(
+            pl.lit("R"),
+            pl.when(no_key).then(pl.col("source")),
+            pl.when(no_key).then(pl.col("source_row")).cast(pl.String),
+            separator=_SEP,
+        ),
     )
     person = (
-        pl.when(valid).then(pl.col("bsn").cast(pl.Int64, strict=False))
+        pl.when(valid)
+        .then(pl.col("bsn").cast(pl.Int64, strict=False))
         .otherwise(other_key.rank("dense").cast(pl.Int64) + FIRST_OTHER_PERSON)
     )
-    return frame.with_columns(
-        person=person,
-        bsn_invalid=invalid,
-    ).drop("_bsn_status")
+    return frame.with_columns(person=person, bsn_rejected=rejected).drop("_valid")

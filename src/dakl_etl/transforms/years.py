@@ -2,7 +2,7 @@
 
 RULES.md: an episode belongs to Y when it starts on or before 31-12-Y and is open, or ends on or
 after 01-01-Y, or (end unknown) started in Y. Open → Einddatum `Y1231` and no Reden; a real end
-after the year is kept; "ended, date unknown" stays empty.
+after the year is kept; "ended, date unknown" stays empty (and, by R17, without a Reden).
 """
 
 from __future__ import annotations
@@ -14,7 +14,13 @@ import polars as pl
 
 #: The columns of a year frame, as `outputs.writer.write_dakl` takes them.
 DAKL_COLUMNS = (
-    "gemeentecode", "bsn", "datum_melding", "type_opvang", "startdatum", "einddatum", "reden",
+    "gemeentecode",
+    "bsn",
+    "datum_melding",
+    "type_opvang",
+    "startdatum",
+    "einddatum",
+    "reden",
     "v_nummer",
 )
 
@@ -50,21 +56,23 @@ def year_rows(episodes: pl.LazyFrame, year: int) -> pl.LazyFrame:
             einddatum=pl.when(pl.col("is_open"))
             .then(pl.lit(clamp, pl.Date))
             .otherwise(pl.col("einddatum")),
-            reden=pl.when(pl.col("is_open")).then(None).otherwise(pl.col("reden")),
+            # R17: a reden only with an Einddatum — not when open, nor when ended on an
+            # unknown date
+            reden=pl.when(pl.col("is_open") | pl.col("einddatum").is_null())
+            .then(None)
+            .otherwise(pl.col("reden")),
         )
         .pipe(dedup)
         .rename({"bsn_out": "bsn"})
         # gemeente, type, start, then person: the person number orders like the BSN
         # (999999999 = every number from FIRST_OTHER_PERSON on, after all real BSNs)
-        .sort(pl.col("group") % 10_000, pl.col("group") // 10_000 % 10_000, "startdatum",
-              "person")
+        .sort(pl.col("group") % 10_000, pl.col("group") // 10_000 % 10_000, "startdatum", "person")
     )
 
 
 def dedup(rows: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per person, type, gemeente and start date (the first in episode order).
+    """One row per person, type, gemeente and start date (the first in the given order).
 
     `group` encodes person, type and gemeente; `person` is the person key, never the row text.
     """
-    return rows.sort("episode").unique(subset=["group", "startdatum"], keep="first",
-                                       maintain_order=True)
+    return rows.unique(subset=["group", "startdatum"], keep="first", maintain_order=True)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 
+from dakl_etl.protocol.fields import FILE_NAME_FORBIDDEN
 from dakl_etl.protocol.findings import Finding
 from dakl_etl.protocol.rules import RULES
 
 #: F01: DAKL_J{YYYY}, optional "_" + free text, extension .csv/.txt in any case.
 NAME_SHAPE = re.compile(r"^DAKL_J([0-9]{4})(_.+)?\.(?i:csv|txt)$", re.DOTALL)
-#: F02: characters the portal refuses (RULES.md F02).
-FORBIDDEN = frozenset(':\\/?;*"><|][')
 _YEAR_ANYWHERE = re.compile(r"DAKL_J([0-9]{4})", re.IGNORECASE)
 
 
@@ -32,7 +31,7 @@ def check_name(name: str, year: int | None = None) -> list[Finding]:
         add("F01", f"file name '{name}' is not DAKL_J<year>[_free text].csv or .txt")
     elif year is not None and int(match.group(1)) != year:
         add("F01", f"file name '{name}' says J{match.group(1)} but the reporting year is {year}")
-    bad = sorted({c for c in name if c in FORBIDDEN})
+    bad = sorted({c for c in name if c in FILE_NAME_FORBIDDEN})
     if bad:
         add("F02", f"file name '{name}' contains forbidden character(s) {' '.join(bad)}")
     if name.count(".") > 1:

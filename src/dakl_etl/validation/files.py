@@ -31,8 +31,8 @@ from dakl_etl.validation.messages import shown
 from dakl_etl.validation.rows import as_text, check_rows, context, finish
 
 BOM = b"\xef\xbb\xbf"
-#: A first line that is data, not a header: 12 digits (an Aanmaakdatum) in field 1.
-_DATA_FIRST_FIELD = re.compile(r"[0-9]{12}")
+#: A first line that is data, not a header: an Aanmaakdatum's 12 digits in field 1.
+_DATA_FIRST_FIELD = re.compile(FIELDS[0].regex)
 _ZIP_JUNK = ("__MACOSX/", ".DS_Store")
 
 
@@ -335,11 +335,15 @@ def _check_header(text: str, seps: int, report: Report) -> bool:
 # --- files, zips, paths -------------------------------------------------------------------
 
 
-def _read(path: Path) -> bytes:
+def _check_path(path: Path) -> None:
     if not path.exists():
         raise UsageError(f"{path}: no such file")
     if path.is_dir():
         raise UsageError(f"{path} is a directory; give a DAKL file (.csv/.txt) or a .zip")
+
+
+def _read(path: Path) -> bytes:
+    _check_path(path)
     try:
         return path.read_bytes()
     except OSError as exc:
@@ -422,10 +426,7 @@ def validate_paths(
     for existence first, so a typo in the last one fails before any work is done."""
     paths = [Path(p) for p in paths]
     for path in paths:
-        if not path.exists():
-            raise UsageError(f"{path}: no such file")
-        if path.is_dir():
-            raise UsageError(f"{path} is a directory; give a DAKL file (.csv/.txt) or a .zip")
+        _check_path(path)
     gemeenten = gemeenten or default_gemeenten()
     reports: list[Report] = []
     for path in paths:

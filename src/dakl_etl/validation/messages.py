@@ -10,22 +10,22 @@ import re
 
 from dakl_etl.protocol.codes import UNKNOWN_BSN
 from dakl_etl.protocol.fields import FIELD_BY_KEY, PERSONAL_FIELDS
-from dakl_etl.protocol.privacy import mask
+from dakl_etl.protocol.privacy import DIGIT_RUN, mask
 from dakl_etl.protocol.schema import SCIENTIFIC
-
-# A run of 8 or more digits outside a personal field may be a shifted BSN or V-nummer, unless
-# it is exactly what the field holds (an 8-digit date, a 12-digit Aanmaakdatum).
-_MAYBE_PERSONAL = re.compile(r"[0-9]{8,}")
 
 
 def shown(key: str, value: str) -> str:
-    """The value as it may appear outside a DAKL file."""
+    """The value as it may appear outside a DAKL file.
+
+    A digit run outside a personal field may be a shifted BSN or V-nummer, unless it is exactly
+    what the field holds (an 8-digit date, a 12-digit Aanmaakdatum).
+    """
     if key in PERSONAL_FIELDS:
         return mask(value)
     spec = FIELD_BY_KEY[key]
-    if spec.kind in ("date", "datetime") and re.fullmatch(f"[0-9]{{{spec.width}}}", value):
+    if spec.kind in ("date", "datetime") and re.fullmatch(spec.regex, value):
         return value
-    if _MAYBE_PERSONAL.search(value):
+    if DIGIT_RUN.search(value):
         return mask(value)
     return value
 

@@ -79,29 +79,7 @@ def render_text(reports: Sequence[Report] | Report) -> str:
 
 def report_json(report: Report) -> dict:
     """The issue's JSON shape: file, year, accepted, rows, findings (+ counts per rule)."""
-    return {
-        "file": report.file,
-        "year": report.year,
-        "accepted": report.accepted,
-        "rows": report.rows,
-        "errors": report.errors,
-        "warnings": report.warnings,
-        "rows_with_errors": report.rows_with_errors,
-        "counts": dict(sorted(report.counts.items())),
-        "truncated": dict(sorted(report.truncated.items())),
-        "findings": [
-            {
-                "code": f.code,
-                "severity": f.severity,
-                "line": f.line,
-                "column": f.column,
-                "field": f.field,
-                "value": f.value,
-                "message": f.message,
-            }
-            for f in report.findings
-        ],
-    }
+    return report.to_dict()
 
 
 def render_json(reports: Sequence[Report] | Report) -> str:
