@@ -62,18 +62,21 @@ def delivery(rows: int, seed: int) -> pl.DataFrame:
     length = rng.integers(1, 400, rows).astype("timedelta64[D]")
     end = start + length
     open_ = end > np.datetime64("2024-12-31")
-    return pl.DataFrame({
-        "aanmaakdatum": ["202504240900"] * rows,
-        "gemeentecode": rng.choice(["0344", "0363", "0518", "0599", "0772"], rows),
-        "bsn": [f"{b:09d}" for b in rng.choice(persons, rows)],
-        "datum_melding": [""] * rows,
-        "type_opvang": rng.choice(["0201", "0203", "0301", "0302", "0303"], rows),
-        "startdatum": pl.Series(start).dt.strftime("%Y%m%d"),
-        "einddatum": pl.Series(np.where(open_, np.datetime64("2024-12-31"), end)
-                               ).dt.strftime("%Y%m%d"),
-        "reden": np.where(open_, "", rng.choice(["19", "21", "22", "99"], rows)),
-        "v_nummer": [""] * rows,
-    }).unique(subset=["bsn", "type_opvang", "gemeentecode", "startdatum"], keep="first")
+    return pl.DataFrame(
+        {
+            "aanmaakdatum": ["202504240900"] * rows,
+            "gemeentecode": rng.choice(["0344", "0363", "0518", "0599", "0772"], rows),
+            "bsn": [f"{b:09d}" for b in rng.choice(persons, rows)],
+            "datum_melding": [""] * rows,
+            "type_opvang": rng.choice(["0201", "0203", "0301", "0302", "0303"], rows),
+            "startdatum": pl.Series(start).dt.strftime("%Y%m%d"),
+            "einddatum": pl.Series(np.where(open_, np.datetime64("2024-12-31"), end)).dt.strftime(
+                "%Y%m%d"
+            ),
+            "reden": np.where(open_, "", rng.choice(["19", "21", "22", "99"], rows)),
+            "v_nummer": [""] * rows,
+        }
+    ).unique(subset=["bsn", "type_opvang", "gemeentecode", "startdatum"], keep="first")
 
 
 def next_night(frame: pl.DataFrame, seed: int) -> pl.DataFrame:
@@ -86,7 +89,8 @@ def next_night(frame: pl.DataFrame, seed: int) -> pl.DataFrame:
         pl.lit("202504250900").alias("aanmaakdatum"),
     ).filter(pl.Series((u < 0.02) | (u >= 0.03)))
     added = delivery(frame.height // 100, seed + 1).with_columns(
-        pl.lit("202504250900").alias("aanmaakdatum"))
+        pl.lit("202504250900").alias("aanmaakdatum")
+    )
     return pl.concat([kept, added])
 
 
@@ -115,13 +119,17 @@ def bench_diff(old: Path, new: Path) -> None:
     t_diff = time.perf_counter() - t
     base = min(floor(old, new) for _ in range(2))
     total = t_read + t_diff
-    print(f"diff: {a.height:,} -> {b.height:,} rows: read {t_read:.2f} s + diff {t_diff:.2f} s "
-          f"= {total:.2f} s; floor (read_csv x2 + one join) {base:.2f} s; "
-          f"ratio {total / base:.1f}x")
+    print(
+        f"diff: {a.height:,} -> {b.height:,} rows: read {t_read:.2f} s + diff {t_diff:.2f} s "
+        f"= {total:.2f} s; floor (read_csv x2 + one join) {base:.2f} s; "
+        f"ratio {total / base:.1f}x"
+    )
     r = d.rows
-    print(f"      +{r['added']:,} -{r['removed']:,} ~{r['changed']:,} ={r['unchanged']:,} rows; "
-          f"{len(d.groups)} TypeOpvang/gemeente groups; "
-          f"{(a.height + b.height) / total / 1e6:.2f} M rows/s")
+    print(
+        f"      +{r['added']:,} -{r['removed']:,} ~{r['changed']:,} ={r['unchanged']:,} rows; "
+        f"{len(d.groups)} TypeOpvang/gemeente groups; "
+        f"{(a.height + b.height) / total / 1e6:.2f} M rows/s"
+    )
 
 
 def bench_wrapper(old: Path, new: Path) -> None:
@@ -130,33 +138,51 @@ def bench_wrapper(old: Path, new: Path) -> None:
         target = directory / "DAKL_J2024.csv"
         shutil.copyfile(source, target)
         rows = source.read_bytes().count(b"\n") - 1
-        return SimpleNamespace(exit_code=ExitCode.OK, dakl_paths={2024: target},
-                               rows_per_year={2024: rows}, reports={}, rejects_path=None,
-                               ledger={}, source_rows={"bench": rows}, timings={})
+        return SimpleNamespace(
+            exit_code=ExitCode.OK,
+            dakl_paths={2024: target},
+            rows_per_year={2024: rows},
+            reports={},
+            rejects_path=None,
+            ledger={},
+            source_rows={"bench": rows},
+            timings={},
+        )
 
     with tempfile.TemporaryDirectory(dir=DATA) as tmp:
         out = Path(tmp) / "out"
         times = []
         for night, source in enumerate((old, new)):
-            pipeline = SimpleNamespace(path=source, config_hash="bench",
-                                       sources={"bench": SimpleNamespace(kind="csv",
-                                                                         path=source)})
+            pipeline = SimpleNamespace(
+                path=source,
+                config_hash="bench",
+                sources={"bench": SimpleNamespace(kind="csv", path=source)},
+            )
             t = time.perf_counter()
             shutil.copyfile(source, Path(tmp) / "copy.csv")
             t_copy = time.perf_counter() - t
             t = time.perf_counter()
-            result = nightly_run(pipeline, out, years=[2024], now=datetime(2025, 4, 24 + night),
-                                 produce=copy_producer, describe=describe_from_config,
-                                 log=EventLog(log_format="json", stream=io.StringIO()),
-                                 reports=False)
+            result = nightly_run(
+                pipeline,
+                out,
+                years=[2024],
+                now=datetime(2025, 4, 24 + night),
+                produce=copy_producer,
+                describe=describe_from_config,
+                log=EventLog(log_format="json", stream=io.StringIO()),
+                reports=False,
+            )
             total = time.perf_counter() - t
             assert result.exit_code == ExitCode.OK
             times.append((total, t_copy, result.diff["years"]["2024"] is not None))
-        for (total, t_copy, diffed), label in zip(times, ("first night", "second night"),
-                                                  strict=True):
+        for (total, t_copy, diffed), label in zip(
+            times, ("first night", "second night"), strict=True
+        ):
             what = "with diff vs latest" if diffed else "no latest yet"
-            print(f"wrapper, {label} ({what}): {total:.2f} s, of which the producer's copy "
-                  f"~{t_copy:.2f} s; wrapper overhead {total - t_copy:.2f} s")
+            print(
+                f"wrapper, {label} ({what}): {total:.2f} s, of which the producer's copy "
+                f"~{t_copy:.2f} s; wrapper overhead {total - t_copy:.2f} s"
+            )
 
 
 def main() -> None:

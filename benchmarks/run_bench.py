@@ -299,7 +299,7 @@ def _child(kind: str, directory: Path, *extra: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def bench(rows: int, regenerate: bool) -> None:
+def bench(rows: int, regenerate: bool, repeat: int = 1) -> None:
     directory = DATA / f"run_{rows}"
     marker = directory / "rows.json"
     if regenerate or not marker.exists():
@@ -314,8 +314,14 @@ def bench(rows: int, regenerate: bool) -> None:
     total = sum(per_source.values())
     size = sum((directory / f"{n}.csv").stat().st_size for n in per_source) / 1e6
     print(f"\n== {total:,} source rows ({size:.0f} MB CSV) ==")
-    run = _child("run", directory)
-    floor = _child("floor", directory, str(run["out_bytes"]))
+    # best of `repeat`, alternating run and floor: on a shared machine the minimum is the
+    # figure least disturbed by other work
+    runs, floors = [], []
+    for _ in range(repeat):
+        runs.append(_child("run", directory))
+        floors.append(_child("floor", directory, str(runs[-1]["out_bytes"])))
+    run = min(runs, key=lambda r: r["wall"])
+    floor = min(floors, key=lambda r: r["wall"])
     ratio = run["wall"] / floor["wall"]
     print(
         f"run:   {run['wall']:6.2f} s  peak {run['peak_mb']:7.0f} MB  exit {run['exit_code']}"
@@ -332,6 +338,8 @@ def bench(rows: int, regenerate: bool) -> None:
         f" rows with Polars + write {run['out_bytes'] / 1e6:.1f} MB)"
     )
     print(f"ratio run/floor: {ratio:.2f}x   (target ≤ 3x at 10M; peak < 4096 MB)")
+    if total >= 10_000_000:  # the issue quotes its own floor measurement on this machine
+        print(f"       against the issue's floor of ~4.5 s for 10M rows: {run['wall'] / 4.5:.2f}x")
 
 
 def main() -> None:
@@ -340,6 +348,7 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--regenerate", action="store_true", help="write the sources again")
+    parser.add_argument("--repeat", type=int, default=1, help="best of N runs (default 1)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -352,7 +361,7 @@ def main() -> None:
         print(json.dumps(result, default=str))
         return
     for rows in args.rows:
-        bench(rows, args.regenerate)
+        bench(rows, args.regenerate, args.repeat)
 
 
 if __name__ == "__main__":

@@ -27,8 +27,15 @@ from dakl_etl.protocol.bsn import elfproef
 from dakl_etl.protocol.fields import HEADER
 from dakl_etl.protocol.privacy import mask_expr
 
-SOURCE_COLUMNS = ("bsn", "gemeentecode", "type_opvang", "startdatum", "einddatum", "reden",
-                  "v_nummer")
+SOURCE_COLUMNS = (
+    "bsn",
+    "gemeentecode",
+    "type_opvang",
+    "startdatum",
+    "einddatum",
+    "reden",
+    "v_nummer",
+)
 GATE_ENV = "DAKL_TEST_GATE"  # producer waits until this file exists (concurrency test)
 
 
@@ -80,8 +87,14 @@ def produce(pipeline, directory: Path, *, years, now: datetime, dry_run=False, o
         exit_code=ExitCode.REJECTED if blocked else ExitCode.OK,
         source_rows={"shelter": frame.height},
         rejected_rows=rejects.height,
-        ledger={"totals": {"read": frame.height, "delivered": valid.height,
-                           "rejected": {"R06": rejects.height}}, "balanced": True},
+        ledger={
+            "totals": {
+                "read": frame.height,
+                "delivered": valid.height,
+                "rejected": {"R06": rejects.height},
+            },
+            "balanced": True,
+        },
     )
     if dry_run:
         return outcome
@@ -97,9 +110,14 @@ def produce(pipeline, directory: Path, *, years, now: datetime, dry_run=False, o
         if blocked:
             continue
         dakl = rows.select(
-            pl.lit(now.strftime("%Y%m%d%H%M")).alias("aanmaakdatum"), "gemeentecode", "bsn",
-            pl.lit("").alias("datum_melding"), "type_opvang", "startdatum",
-            pl.col("einddatum").fill_null(""), pl.col("reden").fill_null(""),
+            pl.lit(now.strftime("%Y%m%d%H%M")).alias("aanmaakdatum"),
+            "gemeentecode",
+            "bsn",
+            pl.lit("").alias("datum_melding"),
+            "type_opvang",
+            "startdatum",
+            pl.col("einddatum").fill_null(""),
+            pl.col("reden").fill_null(""),
             pl.col("v_nummer").fill_null(""),
         )
         path = directory / f"DAKL_J{year}.csv"
@@ -120,9 +138,17 @@ def main(argv: list[str]) -> int:
 
     out, source, now = Path(argv[0]), Path(argv[1]), datetime.fromisoformat(argv[2])
     keep = int(argv[3]) if len(argv) > 3 else 30
-    result = nightly_run(pipeline_for(source), out, years=[now.year - 1], now=now,
-                         produce=produce, keep=keep, log=EventLog(log_format="json"),
-                         describe=describe_from_config, reports=False)
+    result = nightly_run(
+        pipeline_for(source),
+        out,
+        years=[now.year - 1],
+        now=now,
+        produce=produce,
+        keep=keep,
+        log=EventLog(log_format="json"),
+        describe=describe_from_config,
+        reports=False,
+    )
     return int(result.exit_code)
 
 

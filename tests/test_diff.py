@@ -46,7 +46,11 @@ def test_added_removed_changed_per_type_and_gemeente():
     assert set(groups) == {("0301", "0363"), ("0201", "0518"), ("0203", "0363")}
     g = groups[("0201", "0518")]
     assert (g["rows_added"], g["rows_removed"], g["persons_added"], g["persons_removed"]) == (
-        1, 1, 1, 1)
+        1,
+        1,
+        1,
+        1,
+    )
     # within 0203/0363 the person is new, although known elsewhere in the file
     assert groups[("0203", "0363")]["persons_added"] == 1
     assert groups[("0301", "0363")]["persons_changed"] == 1
@@ -131,15 +135,19 @@ def test_cli_diff_text_and_json(tmp_path):
     from dakl_etl.cli import app
 
     old = _write(tmp_path / "DAKL_J2024.csv", [row(BSNS[0]), row(BSNS[1])])
-    new = _write(tmp_path / "DAKL_J2024_b.csv",
-                 [row(BSNS[0], end="20240301", reden="19"), row(BSNS[2])], made="202505010900")
+    new = _write(
+        tmp_path / "DAKL_J2024_b.csv",
+        [row(BSNS[0], end="20240301", reden="19"), row(BSNS[2])],
+        made="202505010900",
+    )
     runner = CliRunner()
     text = runner.invoke(app, ["diff", str(old), str(new)])
     assert text.exit_code == 0, text.output
     assert "rows: 2 -> 2: +1 added, -1 removed, ~1 changed, 0 unchanged" in text.output
     assert "einddatum 20241231 -> 20240301" in text.output
-    as_json = runner.invoke(app, ["diff", "--format", "json", "--examples", "0", str(old),
-                                  str(new)])
+    as_json = runner.invoke(
+        app, ["diff", "--format", "json", "--examples", "0", str(old), str(new)]
+    )
     data = json.loads(as_json.output)
     assert data["persons"] == {"added": 1, "removed": 1, "changed": 1, "unchanged": 0}
     assert data["examples"] == {}
@@ -153,8 +161,12 @@ def test_cli_diff_of_an_unreadable_file_is_one_line_exit_2(tmp_path):
     old = _write(tmp_path / "DAKL_J2024.csv", [row(BSNS[0])])
     bad = tmp_path / "DAKL_J2024_bad.csv"
     bad.write_text("a;b\n1;2\n")
-    done = subprocess.run([sys.executable, "-m", "dakl_etl", "diff", str(old), str(bad)],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "dakl_etl", "diff", str(old), str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert str(bad) in done.stderr

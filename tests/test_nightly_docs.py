@@ -12,8 +12,11 @@ import dakl_etl
 from dakl_etl.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = [ROOT / "docs" / "deploy.md", ROOT / "docs" / "systemd" / "dakl-etl.service",
-        ROOT / "docs" / "systemd" / "dakl-etl.timer"]
+DOCS = [
+    ROOT / "docs" / "deploy.md",
+    ROOT / "docs" / "systemd" / "dakl-etl.service",
+    ROOT / "docs" / "systemd" / "dakl-etl.timer",
+]
 
 
 def _help(*command: str) -> str:
@@ -33,8 +36,15 @@ def test_every_cli_option_in_the_deploy_docs_exists():
 
 def test_run_help_documents_exit_codes_and_nightly_options():
     run_help = _help("run")
-    for text in ("0 delivered", "1 blocked", "3 a source could not be read", "4 another run",
-                 "--keep", "--log-format", "--quiet"):
+    for text in (
+        "0 delivered",
+        "1 blocked",
+        "3 a source could not be read",
+        "4 another run",
+        "--keep",
+        "--log-format",
+        "--quiet",
+    ):
         assert text in run_help
 
 

@@ -102,10 +102,14 @@ def test_second_lock_names_the_holder(tmp_path):
 
 def test_lock_held_by_another_process(tmp_path):
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys,time; from dakl_etl.pipeline.lock import RunLock;"
-         f"l=RunLock({str(tmp_path)!r}).acquire(); print('locked', flush=True); time.sleep(30)"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys,time; from dakl_etl.pipeline.lock import RunLock;"
+            f"l=RunLock({str(tmp_path)!r}).acquire(); print('locked', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "locked"
@@ -143,8 +147,12 @@ def test_without_timing_drops_only_timing():
 
 
 @settings(max_examples=50)
-@given(bsn=st.sampled_from(synthetic_bsns(50, seed=3)), v=st.from_regex(r"\A\d{10}\Z"),
-       before=st.sampled_from(["", "bsn=", "x ", "(", "'"]), after=st.sampled_from(["", " ", ")"]))
+@given(
+    bsn=st.sampled_from(synthetic_bsns(50, seed=3)),
+    v=st.from_regex(r"\A\d{10}\Z"),
+    before=st.sampled_from(["", "bsn=", "x ", "(", "'"]),
+    after=st.sampled_from(["", " ", ")"]),
+)
 def test_scrub_masks_every_bsn_and_v_nummer(bsn, v, before, after):
     text = scrub(f"{before}{bsn}{after} and {v}")
     assert bsn not in text and v not in text
@@ -158,10 +166,18 @@ def test_scrub_leaves_dates_codes_and_aanmaakdatum():
 
 def test_scrub_value_masks_nested_strings_and_personal_ints_but_not_counts():
     bsn = synthetic_bsns(1, seed=9)[0]
-    cleaned = scrub_value({"a": [{"bsn": int(bsn)}, {"b": f"x{bsn}"}], "rows": 123456789,
-                           "f": 0.5})
+    cleaned = scrub_value(
+        {
+            "a": [{"bsn": int(bsn)}, {"b": f"x{bsn}"}],
+            "rows": 123456789,
+            "f": 0.5,
+            "invalid_bsn_rows": 3,
+            "persons_bsn": 120,
+        }
+    )
     assert bsn not in json.dumps(cleaned)
     assert cleaned["rows"] == 123456789 and cleaned["f"] == 0.5
+    assert cleaned["invalid_bsn_rows"] == 3 and cleaned["persons_bsn"] == 120  # counts
 
 
 def test_json_lines_have_time_level_event_and_are_scrubbed():

@@ -41,19 +41,31 @@ def run(out: Path, source: Path, **kw):
     log = kw.pop("log", None) or EventLog(log_format="json", stream=io.StringIO())
     kw.setdefault("reports", False)  # the report is tested once, below; it costs a validation
     kw.setdefault("produce", produce)
-    return nightly_run(pipeline_for(source), out, years=[2024], now=NOW, log=log,
-                       describe=describe_from_config, **kw)
+    return nightly_run(
+        pipeline_for(source),
+        out,
+        years=[2024],
+        now=NOW,
+        log=log,
+        describe=describe_from_config,
+        **kw,
+    )
 
 
 def snapshot(directory: Path) -> dict[str, str]:
-    return {str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(directory.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
 
 
 def subprocess_run(out: Path, source: Path, env: dict | None = None, **kw):
     return subprocess.Popen(
         [sys.executable, str(HELPER), str(out), str(source), NOW.isoformat()],
-        env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         **kw,
     )
 
@@ -62,8 +74,10 @@ def subprocess_run(out: Path, source: Path, env: dict | None = None, **kw):
 
 
 def test_delivered_run_moves_latest_and_writes_a_manifest(tmp_path):
-    source = write_source(tmp_path / "src.csv", [*rows(), (invalid_bsn(BSNS[5]), "0363", "0301",
-                                                           "20240101", "", "", "")])
+    source = write_source(
+        tmp_path / "src.csv",
+        [*rows(), (invalid_bsn(BSNS[5]), "0363", "0301", "20240101", "", "", "")],
+    )
     out = tmp_path / "out"
     result = run(out, source, reports=True)
     assert result.exit_code == ExitCode.OK and result.delivered
@@ -73,14 +87,21 @@ def test_delivered_run_moves_latest_and_writes_a_manifest(tmp_path):
     manifest = read_manifest(result.run_dir)
     assert manifest["status"] == "delivered" and manifest["exit_code"] == 0
     assert manifest["accepted"] is True
-    assert manifest["inputs"] == [{
-        "source": "shelter", "kind": "csv", "path": str(source),
-        "sha256": hashlib.sha256(source.read_bytes()).hexdigest(), "rows": 5,
-    }]
+    assert manifest["inputs"] == [
+        {
+            "source": "shelter",
+            "kind": "csv",
+            "path": str(source),
+            "sha256": hashlib.sha256(source.read_bytes()).hexdigest(),
+            "rows": 5,
+        }
+    ]
     outputs = {o["name"]: o for o in manifest["outputs"]}
     assert outputs["DAKL_J2024.csv"]["rows"] == 4 and outputs["DAKL_J2024.csv"]["year"] == 2024
-    assert outputs["DAKL_J2024.csv"]["sha256"] == hashlib.sha256(
-        result.dakl[2024].read_bytes()).hexdigest()
+    assert (
+        outputs["DAKL_J2024.csv"]["sha256"]
+        == hashlib.sha256(result.dakl[2024].read_bytes()).hexdigest()
+    )
     assert outputs["rejects.csv"]["kind"] == "rejects"
     assert outputs["ledger.json"]["kind"] == "ledger"
     assert outputs["report_J2024.html"]["kind"] == "report"
@@ -101,13 +122,15 @@ def test_second_run_reports_what_changed_against_latest(tmp_path):
     changed[0] = (BSNS[0], "0363", "0301", "20240105", "20240301", "19", "")  # ended
     changed.append((BSNS[4], "0518", "0201", "20240201", "20240202", "", ""))  # new person
     text = io.StringIO()
-    second = run(out, write_source(tmp_path / "b.csv", changed),
-                 log=EventLog(log_format="text", stream=io.StringIO(), summary_stream=text))
+    second = run(
+        out,
+        write_source(tmp_path / "b.csv", changed),
+        log=EventLog(log_format="text", stream=io.StringIO(), summary_stream=text),
+    )
     diff = second.diff
     assert diff["against"] == first.run_dir.name
     d = diff["years"]["2024"]
-    assert d["rows"] == {"added": 1, "removed": 1, "changed": 1, "unchanged": 2, "old": 4,
-                         "new": 4}
+    assert d["rows"] == {"added": 1, "removed": 1, "changed": 1, "unchanged": 2, "old": 4, "new": 4}
     assert d["persons"]["added"] == 1 and d["persons"]["removed"] == 1
     assert read_manifest(second.run_dir)["diff"] == diff
     summary = text.getvalue()
@@ -151,10 +174,15 @@ def test_same_inputs_and_now_give_the_same_manifest_but_for_timing(tmp_path):
     differing = {k for k in one if one[k] != two[k]}
     assert differing and differing <= TIMING_FIELDS
     # and the check can fail: another --now changes the non-timing part
-    other = nightly_run(pipeline_for(source), tmp_path / "out3", years=[2024],
-                        now=datetime(2025, 4, 25, 9, 0), produce=produce,
-                        describe=describe_from_config,
-                        log=EventLog(log_format="json", stream=io.StringIO()))
+    other = nightly_run(
+        pipeline_for(source),
+        tmp_path / "out3",
+        years=[2024],
+        now=datetime(2025, 4, 25, 9, 0),
+        produce=produce,
+        describe=describe_from_config,
+        log=EventLog(log_format="json", stream=io.StringIO()),
+    )
     assert without_timing(read_manifest(other.run_dir)) != without_timing(one)
 
 
@@ -245,9 +273,15 @@ def test_a_bug_in_the_run_is_recorded_without_values_and_keeps_latest(tmp_path, 
         raise KeyError(BSNS[0])  # a library error whose text holds a value
 
     stream = io.StringIO()
-    result = nightly_run(pipeline_for(source), out, years=[2024], now=NOW, produce=broken,
-                         log=EventLog(log_format="json", stream=stream),
-                         describe=describe_from_config)
+    result = nightly_run(
+        pipeline_for(source),
+        out,
+        years=[2024],
+        now=NOW,
+        produce=broken,
+        log=EventLog(log_format="json", stream=stream),
+        describe=describe_from_config,
+    )
     assert result.exit_code == 70 and "KeyError" in result.message
     assert rundir.latest_run(out) == good.run_dir.resolve()
     manifest_text = (result.run_dir / "manifest.json").read_text()
@@ -277,12 +311,16 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 
-@settings(max_examples=10, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(nights=st.lists(st.sampled_from(["ok", "blocked", "gone", "bug"]), min_size=1, max_size=6),
-       keep=st.integers(1, 3))
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    nights=st.lists(st.sampled_from(["ok", "blocked", "gone", "bug"]), min_size=1, max_size=6),
+    keep=st.integers(1, 3),
+)
 def test_any_sequence_of_nights_keeps_latest_accepted_and_earlier_runs_intact(
-        tmp_path_factory, nights, keep):
+    tmp_path_factory, nights, keep
+):
     base = tmp_path_factory.mktemp("nights")
     out = base / "out"
     good = write_source(base / "good.csv", rows())
@@ -296,8 +334,12 @@ def test_any_sequence_of_nights_keeps_latest_accepted_and_earlier_runs_intact(
         before = {r: snapshot(r) for r in rundir.run_dirs(out)}
         source = {"ok": good, "blocked": blocked, "gone": base / "missing.csv", "bug": good}[night]
         result = run(out, source, keep=keep, **({"produce": broken} if night == "bug" else {}))
-        expected = {"ok": ExitCode.OK, "blocked": ExitCode.REJECTED, "gone": ExitCode.SOURCE,
-                    "bug": 70}[night]
+        expected = {
+            "ok": ExitCode.OK,
+            "blocked": ExitCode.REJECTED,
+            "gone": ExitCode.SOURCE,
+            "bug": 70,
+        }[night]
         assert result.exit_code == expected
         runs = rundir.run_dirs(out)
         assert all(rundir.is_complete(r) for r in runs)

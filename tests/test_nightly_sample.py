@@ -45,7 +45,10 @@ def test_sample_nightly_delivers_then_a_vanished_source_exits_3(sample, tmp_path
     assert sorted(first.dakl) == [2023, 2024]
     manifest = read_manifest(first.run_dir)
     assert {i["source"] for i in manifest["inputs"]} == {
-        "gemeente_zaken", "nachtregistratie", "mo_clienten"}
+        "gemeente_zaken",
+        "nachtregistratie",
+        "mo_clienten",
+    }
     assert all(i["rows"] > 0 for i in manifest["inputs"])
     assert manifest["pipeline"]["config_hash"]
     kinds = {o["kind"] for o in manifest["outputs"]}
@@ -75,8 +78,9 @@ def test_database_down_exits_3_and_keeps_latest(sample, tmp_path, monkeypatch):
     out = tmp_path / "out"
     good = run_pipeline(sample, out=out, now=NOW, log=quiet_log())
     assert good.exit_code == ExitCode.OK, good.message
-    monkeypatch.setenv("MO_DATABASE_URL",
-                       f"sqlite:///{tmp_path}/no-such-dir/mo.sqlite")  # database gone
+    monkeypatch.setenv(
+        "MO_DATABASE_URL", f"sqlite:///{tmp_path}/no-such-dir/mo.sqlite"
+    )  # database gone
     down = run_pipeline(sample, out=out, now=NOW, log=quiet_log())
     assert down.exit_code == ExitCode.SOURCE, down.message
     assert "mo_clienten" in down.message
@@ -107,10 +111,17 @@ def _api_run(sample: Path, out: Path, now: str, fault: str | None = None):
     env = {k: v for k, v in os.environ.items() if k not in ("DAKL_ETL_FAULT", "MO_DATABASE_URL")}
     if fault:
         env["DAKL_ETL_FAULT"] = fault
-    code = ("import sys, dakl_etl; r = dakl_etl.run_pipeline(sys.argv[1], out=sys.argv[2], "
-            "now=sys.argv[3], log_format='json'); sys.exit(int(r.exit_code))")
-    return subprocess.run([sys.executable, "-c", code, str(sample), str(out), now],
-                          capture_output=True, text=True, timeout=300, env=env)
+    code = (
+        "import sys, dakl_etl; r = dakl_etl.run_pipeline(sys.argv[1], out=sys.argv[2], "
+        "now=sys.argv[3], log_format='json'); sys.exit(int(r.exit_code))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, str(sample), str(out), now],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
 
 
 @pytest.mark.slow

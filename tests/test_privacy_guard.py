@@ -41,8 +41,11 @@ def test_scanner_finds_a_planted_bsn_and_v_nummer(tmp_path):
     (tmp_path / "sub" / "wide.txt").write_bytes(f"v={v_nummer}".encode("utf-16-le"))
     (tmp_path / "DAKL_J2024.csv").write_text(f"x;0363;{bsn};\n")  # allowed here
     (tmp_path / "ok.txt").write_text(f"masked ******{bsn[-3:]} and 1{other}9 (longer number)")
-    leaks = scan([bsn, other, v_nummer], roots=[tmp_path],
-                 blobs={"stderr": f"dakl-etl: row with {other} failed"})
+    leaks = scan(
+        [bsn, other, v_nummer],
+        roots=[tmp_path],
+        blobs={"stderr": f"dakl-etl: row with {other} failed"},
+    )
     found = {(Path(leak.where).name, leak.value) for leak in leaks}
     assert found == {
         ("run.log", "******" + bsn[-3:]),
@@ -74,14 +77,19 @@ def test_scanner_refuses_an_empty_list():
 def sample_personal_numbers() -> set[str]:
     """Every BSN (also as Excel shows it, without its leading 0) and V-nummer of the sample."""
     values: list[str] = []
-    case = pl.read_csv(DATA / "gemeente_zaken.csv", separator=";", infer_schema=False,
-                       encoding="utf8-lossy")
+    case = pl.read_csv(
+        DATA / "gemeente_zaken.csv", separator=";", infer_schema=False, encoding="utf8-lossy"
+    )
     values += case["BSN"].drop_nulls().to_list() + case["V-nummer"].drop_nulls().to_list()
     nights = pl.read_excel(DATA / "nachtregistratie.xlsx", sheet_name="Bezetting")
     values += [str(v) for v in nights["BSN"].drop_nulls().to_list()]
     with sqlite3.connect(DATA / "mo_clienten.sqlite") as db:
-        values += [str(v) for row in db.execute("SELECT bsn, v_nummer FROM clienten")
-                   for v in row if v is not None]
+        values += [
+            str(v)
+            for row in db.execute("SELECT bsn, v_nummer FROM clienten")
+            for v in row
+            if v is not None
+        ]
     numbers = set()
     for value in values:
         value = value.strip()
@@ -94,8 +102,13 @@ def sample_personal_numbers() -> set[str]:
 
 
 def dakl(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dakl_etl", *args], capture_output=True,
-                          timeout=300, env={**os.environ, **(env or {})}, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "dakl_etl", *args],
+        capture_output=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+    )
 
 
 @pytest.mark.slow
@@ -106,15 +119,17 @@ def test_sample_run_writes_no_personal_number_outside_dakl_files(tmp_path):
     sample = Path(shutil.copy(SAMPLE, tmp_path / "pipelines" / "sample.yaml"))
     shutil.copytree(DATA, tmp_path / "data" / "sample")
     out = tmp_path / "out"
-    first = dakl("run", str(sample), "--out", str(out), "--now", "2025-04-24T09:00",
-                 "--log-format", "json")
+    first = dakl(
+        "run", str(sample), "--out", str(out), "--now", "2025-04-24T09:00", "--log-format", "json"
+    )
     assert first.returncode == 0, first.stderr.decode()
     # the next night, the case system lost ten records: the diff has rows and examples to show
     cases = tmp_path / "data" / "sample" / "gemeente_zaken.csv"
     lines = cases.read_bytes().splitlines(keepends=True)
     cases.write_bytes(b"".join(lines[:20] + lines[30:]))
-    second = dakl("run", str(sample), "--out", str(out), "--now", "2025-04-25T09:00",
-                  "--log-format", "text")
+    second = dakl(
+        "run", str(sample), "--out", str(out), "--now", "2025-04-25T09:00", "--log-format", "text"
+    )
     assert second.returncode == 0, second.stderr.decode()
     assert b"what changed in 2024 since run" in second.stdout
     runs = sorted((out / "runs").iterdir())
@@ -132,8 +147,13 @@ def test_sample_run_writes_no_personal_number_outside_dakl_files(tmp_path):
     assert in_dakl, "the DAKL file should hold the sample's BSNs; is the number list right?"
     blobs = {
         f"{name}.{stream}": getattr(proc, stream)
-        for name, proc in [("run1", first), ("run2", second), ("diff", diff_text),
-                           ("diff-json", diff_json), ("run3", quiet)]
+        for name, proc in [
+            ("run1", first),
+            ("run2", second),
+            ("diff", diff_text),
+            ("diff-json", diff_json),
+            ("run3", quiet),
+        ]
         for stream in ("stdout", "stderr")
     }
     leaks = scan(numbers, roots=[out], blobs=blobs)

@@ -180,6 +180,8 @@ def test_cli_run_prints_the_ledger_and_validate_accepts_the_files(tmp_path):
         "--now",
         "2025-04-24T09:00",
         "--with-previous-year",
+        "--log-format",
+        "text",
     )
     assert done.returncode == 0, done.stderr
     assert "balance" in done.stdout and "total" in done.stdout

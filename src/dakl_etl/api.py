@@ -68,15 +68,24 @@ def run_pipeline(
         moment = now or run_module.current_now()
         directory = Path(out) if out is not None else pipeline.delivery.output
         return nightly_run(
-            pipeline, directory, years=years, now=moment,
+            pipeline,
+            directory,
+            years=years,
+            now=moment,
             produce=produce or run_module.run_into,
             keep=DEFAULT_KEEP if keep_runs is None else keep_runs,
-            dry_run=dry_run, log=log, outcome_text=outcome_text,
+            dry_run=dry_run,
+            log=log,
+            outcome_text=outcome_text,
         )
     except DaklError as exc:  # before the run started: nothing was written
         result = RunResult(exc.exit_code, str(exc))
-        log.summary(f"{result.status}: {result.message}", [], False,
-                    {"status": result.status, "exit_code": int(result.exit_code)})
+        log.summary(
+            f"{result.status}: {result.message}",
+            [],
+            False,
+            {"status": result.status, "exit_code": int(result.exit_code)},
+        )
         return result
 
 

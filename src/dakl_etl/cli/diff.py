@@ -30,10 +30,12 @@ class DiffFormat(StrEnum):
 def diff_command(
     old: Annotated[Path, typer.Argument(help="The earlier DAKL file.", show_default=False)],
     new: Annotated[Path, typer.Argument(help="The later DAKL file.", show_default=False)],
-    fmt: Annotated[DiffFormat, typer.Option(
-        "--format", help="text for people, json for machines.")] = DiffFormat.text,
-    examples: Annotated[int, typer.Option(
-        "--examples", min=0, help="Masked example rows per kind of change.")] = 3,
+    fmt: Annotated[
+        DiffFormat, typer.Option("--format", help="text for people, json for machines.")
+    ] = DiffFormat.text,
+    examples: Annotated[
+        int, typer.Option("--examples", min=0, help="Masked example rows per kind of change.")
+    ] = 3,
 ) -> None:
     diff = diff_files(old, new, examples=examples)
     if fmt is DiffFormat.json:

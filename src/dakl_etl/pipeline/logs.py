@@ -35,7 +35,7 @@ def scrub(text: str) -> str:
     return _PERSONAL_NUMBER.sub(_mask_match, text)
 
 
-_PERSONAL_KEY = re.compile(r"bsn|v.?nummer|burgerservice|value", re.IGNORECASE)
+_PERSONAL_KEY = re.compile(r"^(bsn|v[_-]?nummer|burgerservicenummer|value)$", re.IGNORECASE)
 
 
 def scrub_value(value: Any, key: str = "") -> Any:
@@ -137,8 +137,7 @@ class EventLog:
         self.close()
         if self.json:
             self._write_json(
-                {"level": "info" if ok else "error", "event": "summary", "message": verdict,
-                 **data}
+                {"level": "info" if ok else "error", "event": "summary", "message": verdict, **data}
             )
             return
         text = [verdict] if self.quiet else [*lines, verdict]

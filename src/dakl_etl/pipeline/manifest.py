@@ -18,10 +18,24 @@ from dakl_etl.outputs.atomic import write_bytes_atomic
 
 MANIFEST_VERSION = 1
 #: Fields that differ between two runs of the same inputs; everything else must not.
-TIMING_FIELDS = frozenset({"run_id", "run_dir", "started_at", "finished_at", "duration_s",
-                           "timings", "warnings"})
-LIBRARIES = ("polars", "pandera", "pydantic", "python-stdnum", "sqlalchemy", "fastexcel",
-             "ruamel.yaml", "typer", "rich", "connectorx", "psycopg", "pymysql", "pyarrow")
+TIMING_FIELDS = frozenset(
+    {"run_id", "run_dir", "started_at", "finished_at", "duration_s", "timings", "warnings"}
+)
+LIBRARIES = (
+    "polars",
+    "pandera",
+    "pydantic",
+    "python-stdnum",
+    "sqlalchemy",
+    "fastexcel",
+    "ruamel.yaml",
+    "typer",
+    "rich",
+    "connectorx",
+    "psycopg",
+    "pymysql",
+    "pyarrow",
+)
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:

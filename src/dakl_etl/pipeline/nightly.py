@@ -42,6 +42,7 @@ from dakl_etl.pipeline.manifest import (
     write_manifest,
 )
 from dakl_etl.protocol.fields import COLUMNS
+from dakl_etl.protocol.rules import RULES
 from dakl_etl.transforms.diff import diff_deliveries
 from dakl_etl.validation import read_dakl
 
@@ -134,20 +135,32 @@ def nightly_run(
         log.error("lock_held", message)
         return RunResult(ExitCode.LOCKED, message, latest=rundir.latest_run(out))
     except OSError as exc:
-        message = (f"{out}: cannot create {out / '.lock'} ({exc.strerror}); check --out and "
-                   "its permissions")
+        message = (
+            f"{out}: cannot create {out / '.lock'} ({exc.strerror}); check --out and "
+            "its permissions"
+        )
         log.error("output_unusable", message)
         return RunResult(ExitCode.CONFIG, message)
     try:
-        return _locked_run(pipeline, out, lock, years=years, now=now, produce=produce,
-                           keep=keep, log=log, describe=describe or _default_describe(),
-                           reports=reports)
+        return _locked_run(
+            pipeline,
+            out,
+            lock,
+            years=years,
+            now=now,
+            produce=produce,
+            keep=keep,
+            log=log,
+            describe=describe or _default_describe(),
+            reports=reports,
+        )
     finally:
         lock.release()
 
 
-def _locked_run(pipeline, out, lock, *, years, now, produce, keep, log, describe,
-                reports) -> RunResult:
+def _locked_run(
+    pipeline, out, lock, *, years, now, produce, keep, log, describe, reports
+) -> RunResult:
     started_at = datetime.now(UTC)
     t0 = time.monotonic()
     warnings: list[str] = []
@@ -189,8 +202,16 @@ def _locked_run(pipeline, out, lock, *, years, now, produce, keep, log, describe
 
     fault_point("before-manifest")
     manifest = _manifest(
-        pipeline, run_dir, result, years=years, now=now, describe=describe, outcome=outcome,
-        started_at=started_at, timings={"run_s": round(t_run, 3), "report_s": report_s}, t0=t0,
+        pipeline,
+        run_dir,
+        result,
+        years=years,
+        now=now,
+        describe=describe,
+        outcome=outcome,
+        started_at=started_at,
+        timings={"run_s": round(t_run, 3), "report_s": report_s},
+        t0=t0,
     )
     will_deliver = result.exit_code == ExitCode.OK
     manifest["accepted"] = will_deliver
@@ -215,8 +236,7 @@ def _dry_run(pipeline, out, *, years, now, produce, log) -> RunResult:
         error = None
         outcome = None
         try:
-            outcome = produce(pipeline, Path(tmp), years=years, now=now, dry_run=True,
-                              on_event=log)
+            outcome = produce(pipeline, Path(tmp), years=years, now=now, dry_run=True, on_event=log)
         except DaklError as exc:
             error = exc
         result = _result_from(outcome, error)
@@ -224,7 +244,12 @@ def _dry_run(pipeline, out, *, years, now, produce, log) -> RunResult:
         result.diff = _diff_against(previous, result.dakl, out) if result.dakl else None
         result.latest = previous
         result.dakl, result.rejects, result.run_dir = {}, None, None
-        result.message = "dry run: " + _verdict(result, out) + "; nothing was written"
+        if result.exit_code == ExitCode.OK:
+            rows = ", ".join(f"J{y} {n} rows" for y, n in sorted(result.rows.items()))
+            verdict = f"would be delivered ({rows or 'no rows'})"
+        else:
+            verdict = _verdict(result, out)
+        result.message = f"dry run: {verdict}; nothing was written"
         _summarise(log, result, out, {})
     return result
 
@@ -305,8 +330,9 @@ def _diff_against(previous: Path | None, dakl: dict[int, Path], out: Path) -> di
 # -- delivery report ---------------------------------------------------------------------
 
 
-def _write_reports(pipeline, run_dir: Path, result: RunResult, previous: Path | None,
-                   log: EventLog) -> None:
+def _write_reports(
+    pipeline, run_dir: Path, result: RunResult, previous: Path | None, log: EventLog
+) -> None:
     """`report_J{year}.html` beside each DAKL file, compared with `latest`'s file of that year.
 
     The report is a help, not part of the delivery: whatever goes wrong making it becomes a
@@ -324,15 +350,20 @@ def _write_reports(pipeline, run_dir: Path, result: RunResult, previous: Path | 
             report = write_report(path, target, previous=old, gemeenten=gemeenten)
             summary = render_summary(report)
         except Exception as exc:
-            note = (f"the report for J{year} could not be made ({type(exc).__name__}); "
-                    "the delivery is not affected")
+            note = (
+                f"the report for J{year} could not be made ({type(exc).__name__}); "
+                "the delivery is not affected"
+            )
             result.warnings.append(note)
             log.warning("report_failed", note, year=year)
             continue
         result.report_summaries.append(summary)
-        figures = {"file": target.name, "accepted": report.accepted,
-                   "signals": [signal.id for signal in report.fired],
-                   **report.now.figures.key.as_dict()}
+        figures = {
+            "file": target.name,
+            "accepted": report.accepted,
+            "signals": [signal.id for signal in report.fired],
+            **report.now.figures.key.as_dict(),
+        }
         result.report_figures[str(year)] = figures
         log.info("report", year=year, path=str(target), **figures)
 
@@ -340,8 +371,9 @@ def _write_reports(pipeline, run_dir: Path, result: RunResult, previous: Path | 
 # -- manifest ----------------------------------------------------------------------------
 
 
-def _manifest(pipeline, run_dir, result, *, years, now, describe, outcome, started_at,
-              timings, t0) -> dict[str, Any]:
+def _manifest(
+    pipeline, run_dir, result, *, years, now, describe, outcome, started_at, timings, t0
+) -> dict[str, Any]:
     finished_at = datetime.now(UTC)
     source_rows = dict(_get(outcome, "source_rows", {}) or {})
     run_timings = dict(_get(outcome, "timings", {}) or {})
@@ -352,8 +384,10 @@ def _manifest(pipeline, run_dir, result, *, years, now, describe, outcome, start
         "started_at": started_at.isoformat(),
         "finished_at": finished_at.isoformat(),
         "duration_s": round(time.monotonic() - t0, 3),
-        "timings": {**{k: round(v, 3) for k, v in run_timings.items()
-                       if isinstance(v, int | float)}, **timings},
+        "timings": {
+            **{k: round(v, 3) for k, v in run_timings.items() if isinstance(v, int | float)},
+            **timings,
+        },
         "now": now.isoformat(),
         "years": list(years),
         "status": result.status,
@@ -437,8 +471,9 @@ def describe_from_config(name: str, pipeline: Any) -> dict[str, Any]:
     if path is not None:
         paths = path if isinstance(path, list) else [path]
         described["path"] = [str(p) for p in paths] if len(paths) > 1 else str(paths[0])
-        described["sha256"] = [sha256_file(p) for p in paths] if len(paths) > 1 else (
-            sha256_file(paths[0]))
+        described["sha256"] = (
+            [sha256_file(p) for p in paths] if len(paths) > 1 else (sha256_file(paths[0]))
+        )
     url = getattr(source, "url", None)
     if url is not None:
         described["url"] = url_without_credentials(url)
@@ -459,8 +494,9 @@ def _default_producer() -> Produce:
     try:
         return importlib.import_module("dakl_etl.pipeline.run").run_into
     except (ImportError, AttributeError):
-        raise DaklError("this build of dakl-etl has no run pipeline (dakl_etl.pipeline.run)"
-                        ) from None
+        raise DaklError(
+            "this build of dakl-etl has no run pipeline (dakl_etl.pipeline.run)"
+        ) from None
 
 
 def _make_out(out: Path) -> None:
@@ -469,13 +505,17 @@ def _make_out(out: Path) -> None:
         raise UsageError(f"{out}: exists and is not a directory; choose another --out")
     latest = out / rundir.LATEST
     if latest.exists() and not latest.is_symlink():
-        raise UsageError(f"{latest}: exists and is not the symlink dakl-etl maintains; "
-                         "move it away or choose another --out")
+        raise UsageError(
+            f"{latest}: exists and is not the symlink dakl-etl maintains; "
+            "move it away or choose another --out"
+        )
     try:
         out.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"{out}: cannot write the output directory ({exc.strerror}); "
-                         "check --out and its permissions") from None
+        raise UsageError(
+            f"{out}: cannot write the output directory ({exc.strerror}); "
+            "check --out and its permissions"
+        ) from None
 
 
 # -- summary -----------------------------------------------------------------------------
@@ -484,11 +524,20 @@ def _make_out(out: Path) -> None:
 def _verdict(result: RunResult, out: Path) -> str:
     latest = f"latest -> {result.latest.relative_to(out)}" if result.latest else "no latest yet"
     if result.exit_code == ExitCode.OK:
-        files = ", ".join(f"{Path(p).name} ({result.rows.get(y, '?')} rows)"
-                          for y, p in sorted(result.dakl.items()))
+        files = ", ".join(
+            f"{Path(p).name} ({result.rows.get(y, '?')} rows)"
+            for y, p in sorted(result.dakl.items())
+        )
         return f"delivered: {files or 'no files'}; {latest}"
     if result.exit_code == ExitCode.REJECTED:
-        errors = ", ".join(f"{c} {n}" for c, n in result.findings.items()) or "see the report"
+        errors = (
+            ", ".join(
+                f"{c} {n}"
+                for c, n in result.findings.items()
+                if c in RULES and RULES[c].severity == "error"
+            )
+            or "see the summary"
+        )
         return f"blocked by validation errors ({errors}); {latest} (unchanged)"
     return f"{result.status}: {result.message}; {latest} (unchanged)"
 
@@ -501,8 +550,9 @@ def _summarise(log: EventLog, result: RunResult, out: Path, manifest: dict[str, 
     if result.run_dir:
         lines.append(f"run directory: {result.run_dir}")
     for entry in manifest.get("inputs", []):
-        lines.append(f"  source {entry['source']}: {entry.get('rows', '?')} rows "
-                     f"({entry.get('kind', '?')})")
+        lines.append(
+            f"  source {entry['source']}: {entry.get('rows', '?')} rows ({entry.get('kind', '?')})"
+        )
     for entry in manifest.get("outputs", []):
         rows = f", {entry['rows']} rows" if entry.get("rows") is not None else ""
         lines.append(f"  wrote {entry['name']} ({entry['kind']}{rows})")
@@ -511,8 +561,9 @@ def _summarise(log: EventLog, result: RunResult, out: Path, manifest: dict[str, 
     totals = result.ledger.get("totals")
     if isinstance(totals, dict) and render is None:  # else the run's own text has the ledger
         counts = {k: sum(v.values()) if isinstance(v, dict) else v for k, v in totals.items()}
-        lines.append("rows: " + ", ".join(f"{k} {v}" for k, v in counts.items()
-                                          if isinstance(v, int)))
+        lines.append(
+            "rows: " + ", ".join(f"{k} {v}" for k, v in counts.items() if isinstance(v, int))
+        )
     diff = result.diff or {}
     for year, d in (diff.get("years") or {}).items():
         if d is None:
@@ -538,4 +589,3 @@ def _summarise(log: EventLog, result: RunResult, out: Path, manifest: dict[str, 
         "diff": {y: (d.get("rows") if d else None) for y, d in (diff.get("years") or {}).items()},
     }
     log.summary(result.message, lines, result.ok, data)
-

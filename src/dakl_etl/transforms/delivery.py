@@ -201,7 +201,11 @@ def derive(
     ).collect()
     del candidates
     clock.lap("registrations")
-    episodes = aggregate_episodes(regs.lazy()).with_columns(delivered=in_any_year(years)).collect()
+    episodes = (
+        aggregate_episodes(regs.lazy(), precedence=bool(settings.end_date_precedence))
+        .with_columns(delivered=in_any_year(years))
+        .collect()
+    )
     clock.lap("episodes")
     per_year = {y: year_rows(episodes.lazy(), y).collect() for y in years}
     clock.lap("years")

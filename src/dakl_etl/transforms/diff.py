@@ -24,8 +24,16 @@ EPISODE = ("type_opvang", "gemeentecode", "startdatum")
 #: fields that may change while the row stays the same episode
 VALUES = ("datum_melding", "einddatum", "reden", "v_nummer", "bsn")
 STATUSES = ("added", "removed", "changed", "unchanged")
-_ALL = ("bsn", "datum_melding", "type_opvang", "gemeentecode", "startdatum", "einddatum",
-        "reden", "v_nummer")
+_ALL = (
+    "bsn",
+    "datum_melding",
+    "type_opvang",
+    "gemeentecode",
+    "startdatum",
+    "einddatum",
+    "reden",
+    "v_nummer",
+)
 
 
 @dataclass
@@ -100,9 +108,11 @@ def diff_deliveries(
     fields_changed = {
         f: int(n)
         for f in VALUES
-        if (n := changed.select(
-            pl.col(f"{f}_old").eq_missing(pl.col(f"{f}_new")).not_().sum()
-        ).item())
+        if (
+            n := changed.select(
+                pl.col(f"{f}_old").eq_missing(pl.col(f"{f}_new")).not_().sum()
+            ).item()
+        )
     }
     unknown = joined.filter(pl.col("person").is_null())
     rows_without_person = {
@@ -131,13 +141,16 @@ def _keyed(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
         .then(pl.lit("V") + pl.col("v_nummer"))
     )
     # Known person: the episode is the key. Unknown person: only the whole row identifies it.
-    key = pl.when(person.is_not_null()).then(
-        pl.concat_str([person, *EPISODE], separator="|")
-    ).otherwise(pl.concat_str([pl.col(c).fill_null("") for c in _ALL], separator="|"))
+    key = (
+        pl.when(person.is_not_null())
+        .then(pl.concat_str([person, *EPISODE], separator="|"))
+        .otherwise(pl.concat_str([pl.col(c).fill_null("") for c in _ALL], separator="|"))
+    )
     # Rows sharing a key (a repeated episode, identical unknown persons) are ordered by their
     # values, and the n-th of them matches the n-th in the other file.
-    order = pl.concat_str([pl.col("key"), *(pl.col(c).fill_null("") for c in VALUES)],
-                          separator="\x00")
+    order = pl.concat_str(
+        [pl.col("key"), *(pl.col(c).fill_null("") for c in VALUES)], separator="\x00"
+    )
     index = pl.int_range(pl.len())
     starts_key = (pl.col("key") != pl.col("key").shift(1)).fill_null(True)
     keyed = lf.with_columns(person=person, key=key, present=pl.lit(True)).drop("aanmaakdatum")
@@ -165,9 +178,12 @@ def _match(old: pl.LazyFrame, new: pl.LazyFrame) -> pl.LazyFrame:
     side_old = pl.col("present_old").fill_null(False)
     side_new = pl.col("present_new").fill_null(False)
     return joined.with_columns(
-        status=pl.when(~side_old).then(pl.lit("added"))
-        .when(~side_new).then(pl.lit("removed"))
-        .when(differs).then(pl.lit("changed"))
+        status=pl.when(~side_old)
+        .then(pl.lit("added"))
+        .when(~side_new)
+        .then(pl.lit("removed"))
+        .when(differs)
+        .then(pl.lit("changed"))
         .otherwise(pl.lit("unchanged")),
         person=pl.coalesce("person_new", "person_old"),
         type_opvang=pl.coalesce("type_opvang_new", "type_opvang_old"),
@@ -191,9 +207,12 @@ def _person_flags(joined: pl.DataFrame) -> pl.DataFrame:
 def _person_status() -> pl.Expr:
     """Added when all its rows are new, removed when all are gone, changed when any changed."""
     return (
-        pl.when(~pl.col("in_old")).then(pl.lit("persons_added"))
-        .when(~pl.col("in_new")).then(pl.lit("persons_removed"))
-        .when(pl.col("touched")).then(pl.lit("persons_changed"))
+        pl.when(~pl.col("in_old"))
+        .then(pl.lit("persons_added"))
+        .when(~pl.col("in_new"))
+        .then(pl.lit("persons_removed"))
+        .when(pl.col("touched"))
+        .then(pl.lit("persons_changed"))
         .otherwise(pl.lit("persons_unchanged"))
         .alias("what")
     )
@@ -207,7 +226,8 @@ def _person_totals(flags: pl.DataFrame) -> dict[str, int]:
 
 def _groups(joined: pl.DataFrame, flags: pl.DataFrame) -> list[dict[str, Any]]:
     row_counts = (
-        joined.group_by([*GROUP, "status"]).agg(n=pl.len())
+        joined.group_by([*GROUP, "status"])
+        .agg(n=pl.len())
         .with_columns(pl.concat_str(pl.lit("rows_"), pl.col("status")).alias("what"))
         .select(*GROUP, "what", "n")
     )
@@ -248,8 +268,13 @@ def _examples(joined: pl.DataFrame, n: int) -> dict[str, list[dict[str, str | No
         if status == "changed":
             cols += [
                 pl.when(pl.col(f"{f}_old").eq_missing(pl.col(f"{f}_new")).not_())
-                .then(pl.concat_str(pl.col(f"{f}_old").fill_null("(empty)"), pl.lit(" -> "),
-                                    pl.col(f"{f}_new").fill_null("(empty)")))
+                .then(
+                    pl.concat_str(
+                        pl.col(f"{f}_old").fill_null("(empty)"),
+                        pl.lit(" -> "),
+                        pl.col(f"{f}_new").fill_null("(empty)"),
+                    )
+                )
                 .alias(f)
                 for f in ("einddatum", "reden", "datum_melding")
             ]

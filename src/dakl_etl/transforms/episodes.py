@@ -392,16 +392,21 @@ def merge_episodes(regs: pl.LazyFrame, *, settings: EpisodeSettings) -> pl.LazyF
     )
 
 
-def aggregate_episodes(regs: pl.LazyFrame) -> pl.LazyFrame:
+def aggregate_episodes(regs: pl.LazyFrame, *, precedence: bool = True) -> pl.LazyFrame:
     """One row per episode: earliest start and melding, latest end with open winning (or the
     precedence sources' verdict when any takes part), reden of the last-ending registration,
     a V-nummer where any has one; `conflict` where open and closed registrations overlap.
 
     The per-episode choices are prepared as row columns first so that the aggregation itself
     uses only simple reductions (min, max, any, first) — those stay fast on millions of groups.
+    `precedence=False` (no `end_date_precedence` configured) skips the per-episode window.
     """
     closed = ~pl.col("is_open")
-    decides = pl.col("precedence") | ~pl.col("precedence").any().over("episode")
+    decides = (
+        pl.col("precedence") | ~pl.col("precedence").any().over("episode")
+        if precedence
+        else pl.lit(True)
+    )
     return (
         regs.with_columns(_decides=decides)
         .with_columns(
