@@ -147,3 +147,26 @@ def test_sample_killed_while_writing_a_dakl_file(sample, tmp_path):
     assert not crashed.exists()
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
     assert rundir.latest_run(out) != latest and snapshot(latest) == before
+
+
+@pytest.mark.slow
+def test_readme_run_command_with_a_relative_out(sample, monkeypatch):
+    """The README's first command, as a user types it: relative --out, from the repo root."""
+    import os
+    import subprocess
+    import sys
+
+    monkeypatch.chdir(sample.parents[1])
+    env = {k: v for k, v in os.environ.items() if k not in ("DAKL_ETL_FAULT", "MO_DATABASE_URL")}
+    done = subprocess.run(
+        [sys.executable, "-m", "dakl_etl", "run", "pipelines/sample.yaml", "--out", "out",
+         "--now", NOW, "--log-format", "text"],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "internal error" not in done.stderr + done.stdout
+    assert "latest -> runs/" in done.stdout + done.stderr
+    assert sorted(p.name for p in Path("out/latest").glob("DAKL_J*.csv")) == [
+        "DAKL_J2023_regioVoorbeeld.csv",
+        "DAKL_J2024_regioVoorbeeld.csv",
+    ]

@@ -522,7 +522,9 @@ def _make_out(out: Path) -> None:
 
 
 def _verdict(result: RunResult, out: Path) -> str:
-    latest = f"latest -> {result.latest.relative_to(out)}" if result.latest else "no latest yet"
+    latest = (
+        f"latest -> {os.path.relpath(result.latest, out)}" if result.latest else "no latest yet"
+    )
     if result.exit_code == ExitCode.OK:
         files = ", ".join(
             f"{Path(p).name} ({result.rows.get(y, '?')} rows)"
