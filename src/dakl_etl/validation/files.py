@@ -350,6 +350,10 @@ def _read(path: Path) -> bytes:
         raise UsageError(f"{path}: cannot read ({exc.strerror or type(exc).__name__})") from None
 
 
+#: A 1M-row DAKL file is about 60 MB; this only stops zip bombs (members are read in memory).
+MAX_ZIP_MEMBER_BYTES = 2 * 2**30
+
+
 def _zip_members(path: Path) -> Iterator[tuple[str, bytes]]:
     """(member name, bytes) of the DAKL files in a zip; UsageError when there are none."""
     try:
@@ -371,6 +375,14 @@ def _zip_members(path: Path) -> Iterator[tuple[str, bytes]]:
                 raise UsageError(
                     f"{path}: the zip holds no DAKL file (.csv/.txt); "
                     f"members: {', '.join(m.filename for m in members[:5]) or 'none'}"
+                )
+            too_big = [m for m in dakl if m.file_size > MAX_ZIP_MEMBER_BYTES]
+            if too_big:
+                raise UsageError(
+                    f"{path}: member {too_big[0].filename} unpacks to "
+                    f"{too_big[0].file_size / 2**30:.1f} GiB, over the "
+                    f"{MAX_ZIP_MEMBER_BYTES // 2**30} GiB a DAKL file can reasonably have; "
+                    "validate the unpacked file instead"
                 )
             for member in dakl:
                 yield member.filename, archive.read(member)
