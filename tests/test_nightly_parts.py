@@ -76,6 +76,17 @@ def test_prune_keeps_newest_and_never_latest(tmp_path_factory, n, keep, latest_a
     assert set(removed) | set(left) == set(runs)
 
 
+def test_prune_never_removes_latest_with_a_relative_out(tmp_path, monkeypatch):
+    """`latest_run` resolves its path, `run_dirs` does not: a relative --out (the README's
+    `--out out`) made them differ and pruning took `latest` for an ordinary old run."""
+    monkeypatch.chdir(tmp_path)
+    out = Path("out")
+    runs = [_complete(rundir.new_run_dir(out)) for _ in range(3)]
+    rundir.switch_latest(out, runs[0])  # e.g. the clock went back: latest sorts first
+    assert rundir.prune(out, 1) == [runs[1]]
+    assert rundir.latest_run(out) == runs[0].resolve() and runs[0].is_dir()
+
+
 def test_interrupted_runs_are_removed_but_complete_ones_stay(tmp_path):
     done = _complete(rundir.new_run_dir(tmp_path))
     crashed = rundir.new_run_dir(tmp_path)
@@ -138,6 +149,12 @@ def test_url_without_credentials():
     assert url_without_credentials("not a url") == "not a url://…"
 
 
+def test_url_without_credentials_drops_the_user_name_too():
+    shown = url_without_credentials("postgresql+psycopg://dakl:geheim@db.example:5432/opvang")
+    assert "dakl" not in shown and "***" not in shown  # was postgresql+psycopg://dakl:***@…
+    assert shown == "postgresql+psycopg://db.example:5432/opvang"
+
+
 def test_without_timing_drops_only_timing():
     manifest = {"run_id": "x", "started_at": 1, "duration_s": 2, "now": "n", "outputs": []}
     assert without_timing(manifest) == {"now": "n", "outputs": []}
@@ -178,6 +195,55 @@ def test_scrub_value_masks_nested_strings_and_personal_ints_but_not_counts():
     assert bsn not in json.dumps(cleaned)
     assert cleaned["rows"] == 123456789 and cleaned["f"] == 0.5
     assert cleaned["invalid_bsn_rows"] == 3 and cleaned["persons_bsn"] == 120  # counts
+
+
+def test_unknown_bsn_constant_in_a_rule_title_is_not_mangled():
+    """999999999 is the protocol's "BSN unknown", no one's number: R07's title stays readable."""
+    from dakl_etl.protocol.rules import RULES
+
+    title = f"warning R07 ×9: {RULES['R07'].title}"
+    assert "999999999" in title and scrub(title) == title
+    assert scrub_value({"message": title, "bsn": "999999999"}) == {
+        "message": title,
+        "bsn": "999999999",
+    }
+    # ... while numbers of its shape that are someone's are still masked
+    bsn = synthetic_bsns(1, seed=5)[0]
+    assert scrub(f"999999999 {bsn} 9999999990 0999999999") == (
+        f"999999999 ******{bsn[-3:]} *******990 *******999"
+    )
+
+
+def test_counts_are_never_masked_but_bsn_shaped_strings_always_are():
+    bsn = synthetic_bsns(1, seed=6)[0]
+    counts = {"rows": 12000000, "persons_bsn": 111, "read": 123456789}
+    assert scrub_value(counts) == counts
+    # a count the caller quotes in a text stays; the same digits with a leading zero, under a
+    # personal key, or any other BSN-shaped string are masked
+    assert scrub("rows: 12000000", counts.values()) == "rows: 12000000"
+    assert scrub("rows: 12000000") == "rows: *****000"
+    assert scrub("012000000", counts.values()) == "******000"
+    assert scrub_value({"bsn": "12000000"}, counts=counts.values()) == {"bsn": "*****000"}
+    assert scrub_value({"v": bsn}, counts=[12000000]) == {"v": f"******{bsn[-3:]}"}
+    for log_format in ("text", "json"):
+        err, out = io.StringIO(), io.StringIO()
+        log = EventLog(log_format=log_format, stream=err, summary_stream=out)
+        log("source_rows", {"source": "s", "read": 12000000, "persons_bsn": 111})
+        log.warning("odd", f"{bsn} in 12000000 rows", bsn=int(bsn))
+        log.summary(
+            "delivered (12000001 rows)",
+            ["ledger 12000002"],
+            True,
+            {"n": 12000001},
+            counts=[12000002],
+        )
+        text = err.getvalue() + out.getvalue()
+        assert bsn not in text and "12000000" in text and "12000001" in text
+        assert "*****000" not in text and "*****001" not in text
+        if log_format == "text":
+            assert "12000002" in text and "persons_bsn=111" in text
+        else:
+            assert '"persons_bsn": 111' in text
 
 
 def test_json_lines_have_time_level_event_and_are_scrubbed():

@@ -299,6 +299,11 @@ def test_unusable_output_directory_is_exit_2_before_any_work(tmp_path):
     result = run(out, source)
     assert result.exit_code == ExitCode.CONFIG and "not the symlink" in result.message
     assert not (out / "runs").exists()
+    runs_file = tmp_path / "runs-file"
+    (runs_file / "runs").parent.mkdir()
+    (runs_file / "runs").write_text("x")  # was an internal error (FileExistsError), exit 70
+    result = run(runs_file, source)
+    assert result.exit_code == ExitCode.CONFIG and "runs-file/runs: exists" in result.message
     if os.geteuid() != 0:  # root may write anywhere
         locked = tmp_path / "readonly"
         locked.mkdir(mode=0o500)
@@ -351,3 +356,18 @@ def test_any_sequence_of_nights_keeps_latest_accepted_and_earlier_runs_intact(
         assert rundir.latest_run(out) == expected_latest
         if expected_latest:
             assert snapshot(expected_latest) == latest_files
+
+
+def test_summary_quotes_big_counts_unmasked_but_never_a_bsn(tmp_path):
+    """A 12-million-row run says 12000000, not *****000; a BSN in a warning stays masked."""
+    source = write_source(tmp_path / "a.csv", rows())
+    for log_format in ("text", "json"):
+        err, out = io.StringIO(), io.StringIO()
+        log = EventLog(log_format=log_format, stream=err, summary_stream=out)
+        log.warning("odd", f"source row with BSN {BSNS[5]}", rows=12000000)
+        result = run(tmp_path / f"out-{log_format}", source, log=log)
+        assert result.ok
+        text = err.getvalue() + out.getvalue()
+        assert BSNS[5] not in text and f"******{BSNS[5][-3:]}" in text
+        assert "12000000" in text and "*****000" not in text
+        assert f"{result.rows[2024]} rows" in text

@@ -98,9 +98,29 @@ def test_configuration_error_exits_2_and_writes_nothing(tmp_path):
     assert '"event": "summary"' in log.stream.getvalue()
 
 
+def test_configuration_error_message_is_scrubbed_like_a_run_message(tmp_path):
+    """`RunResult.message` of an early error was the raw text; a run's own was scrubbed."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("delivery:\n  year: 2024\n  output: out\n  x123456782: 1\nsources: {}\n")
+    result = run_pipeline(bad, out=tmp_path / "out", now=NOW, log=quiet_log())
+    assert result.exit_code == ExitCode.CONFIG and "x******782" in result.message
+    assert "123456782" not in result.message
+
+
 def test_bad_now_is_a_usage_error(sample, tmp_path):
     result = run_pipeline(sample, out=tmp_path / "out", now="yesterday", log=quiet_log())
     assert result.exit_code == ExitCode.CONFIG and "YYYY-MM-DDTHH:MM" in result.message
+
+
+@pytest.mark.parametrize(("year", "previous"), [(99, False), (2101, False), (2000, True)])
+def test_year_outside_the_range_is_refused_before_any_work(sample, tmp_path, year, previous):
+    """`--year 99` used to run the whole pipeline and leave a failed run directory behind."""
+    out = tmp_path / "out"
+    result = run_pipeline(
+        sample, out=out, year=year, with_previous_year=previous, now=NOW, log=quiet_log()
+    )
+    assert result.exit_code == ExitCode.CONFIG and "outside 2000-2100" in result.message
+    assert result.run_dir is None and not out.exists()
 
 
 def _api_run(sample: Path, out: Path, now: str, fault: str | None = None):

@@ -464,6 +464,9 @@ def test_cli_rejected_file_exits_1_and_options(tmp_path, monkeypatch, capsys):
         (["{file}", "--threshold", "max_unknown_bsn_share=25"], "a share between 0 and 1"),
         (["{file}", "--previous", "{dir}"], "is a directory"),
         (["{file}", "-o", "{file}"], "that is a delivery file"),
+        (["{file}", "-o", "/proc/r.html"], "cannot write the report"),  # was internal error
+        (["{file}", "--year", "2101"], "from 2000 to 2100"),
+        (["{file}", "--reference", "{dir}"], "is a directory"),
     ],
 )
 def test_cli_usage_errors_are_one_line(tmp_path, monkeypatch, capsys, args, message):

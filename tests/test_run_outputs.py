@@ -102,6 +102,28 @@ def test_rejects_file_is_private_semicolon_utf8_with_the_fix(tmp_path):
     assert "nothing to fix" in messages["excluded"]
 
 
+def test_rejects_file_never_holds_a_full_bsn_even_when_given_one(tmp_path):
+    """The writer masks again: a caller that forgot to mask does not leak into the file."""
+    bsn, v_nummer = "123456782", "1234567890"
+    rejects = pl.DataFrame(
+        {
+            "source": ["zaken", "zaken", "zaken"],
+            "source_row": [3, 4, 5],
+            "outcome": ["rejected"] * 3,
+            "rule": ["R06", "R18", "R11"],
+            "field": ["bsn", "v_nummer", "startdatum"],
+            "value": [bsn, f"v {v_nummer}", "31-02-2024"],
+            "bsn": [bsn, "******820", None],
+        }
+    )
+    path = write_rejects(rejects, tmp_path / "rejects.csv")
+    text = path.read_text(encoding="utf-8")
+    assert bsn not in text and v_nummer not in text
+    back = pl.read_csv(path, separator=";", infer_schema=False)
+    assert back["value"].to_list() == ["******782", "*********890", "31-02-2024"]  # masked whole
+    assert back["bsn"].to_list() == ["******782", "******820", None]
+
+
 def test_empty_rejects_file_still_has_its_header(tmp_path):
     empty = pl.DataFrame(
         schema={

@@ -178,6 +178,42 @@ def test_usage_errors_exit_2(monkeypatch, capsys):
     assert code == 2 and "four-digit" in err
 
 
+def test_one_line_errors_are_scrubbed(monkeypatch, capsys, tmp_path):
+    """A DaklError's text may quote the input: `main()` masks what looks like a BSN."""
+    bsn = BSNS[0]
+    code, _, err = run(monkeypatch, capsys, tmp_path / f"client_{bsn}.csv")
+    assert code == 2 and "no such file" in err
+    assert bsn not in err and f"******{bsn[-3:]}" in err
+
+
+def test_year_limits_are_the_pipelines(monkeypatch, capsys):
+    """One range for --year, delivery.year and the writer: protocol.fields.YEAR_MIN/MAX."""
+    from dakl_etl.protocol.fields import YEAR_MAX, YEAR_MIN
+
+    for year in (YEAR_MIN - 1, YEAR_MAX + 1):
+        code, _, err = run(monkeypatch, capsys, "--year", str(year), SAMPLE_OK)
+        assert code == 2 and f"from {YEAR_MIN} to {YEAR_MAX}" in err
+    code, _, _ = run(monkeypatch, capsys, "--year", "2024", SAMPLE_OK)
+    assert code == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        # Arabic-Indic digits: `\d{4}` took them for a gemeentecode
+        ("\u0660\u0663\u0666\u0663;Amsterdam;Noord-Holland;1970-01-01;\n", ":2: reference row"),
+        (None, "is a directory"),
+    ],
+)
+def test_unusable_reference_list_is_one_line(monkeypatch, capsys, tmp_path, content, message):
+    reference = tmp_path
+    if content is not None:
+        head = "gemeentecode;gemeentenaam;provincie;geldig_vanaf;geldig_tot\n"
+        reference = write(tmp_path, (head + content).encode(), "gemeenten.csv")
+    code, _, err = run(monkeypatch, capsys, "--reference", reference, SAMPLE_OK)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
 def test_no_bsn_or_v_nummer_in_any_output(monkeypatch, capsys, tmp_path):
     rows = base_rows(3)
     rows[0]["bsn"] = invalid_bsn(BSNS[0])

@@ -11,9 +11,10 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from dakl_etl.errors import DaklError
-from dakl_etl.pipeline.logs import EventLog, LogFormat
+from dakl_etl.errors import DaklError, UsageError
+from dakl_etl.pipeline.logs import EventLog, LogFormat, scrub
 from dakl_etl.pipeline.nightly import DEFAULT_KEEP, RunResult, nightly_run
+from dakl_etl.protocol.fields import YEAR_MAX, YEAR_MIN
 from dakl_etl.transforms.diff import DeliveryDiff, diff_deliveries
 
 __all__ = ["RunResult", "diff_files", "run_pipeline"]  # + the names of _ELSEWHERE, lazily
@@ -63,6 +64,12 @@ def run_pipeline(
     try:
         pipeline = run_module.load_pipeline(path)
         years = run_module.years_for(pipeline, year=year, with_previous_year=with_previous_year)
+        for y in years:  # checked before any work, so a wrong year leaves no run behind
+            if not YEAR_MIN <= y <= YEAR_MAX:
+                raise UsageError(
+                    f"reporting year {y} is outside {YEAR_MIN}-{YEAR_MAX}; give a four-digit "
+                    "year with --year or delivery.year (the previous year counts too)"
+                )
         if isinstance(now, str):
             now = run_module.parse_now(now)
         moment = now or run_module.current_now()
@@ -79,7 +86,7 @@ def run_pipeline(
             outcome_text=outcome_text,
         )
     except DaklError as exc:  # before the run started: nothing was written
-        result = RunResult(exc.exit_code, str(exc))
+        result = RunResult(exc.exit_code, scrub(str(exc)))  # as nightly_run's messages are
         log.summary(
             f"{result.status}: {result.message}",
             [],

@@ -64,6 +64,8 @@ def load_gemeenten(path: str | Path | None = None) -> Gemeenten:
 
 @lru_cache(maxsize=8)
 def _load(path: Path) -> Gemeenten:
+    if path.is_dir():
+        raise ReferenceError(f"{path}: is a directory; give the reference list's CSV file")
     try:
         raw = pl.read_csv(path, separator=";", infer_schema=False, encoding="utf8")
     except FileNotFoundError as exc:
@@ -89,7 +91,7 @@ def _load(path: Path) -> Gemeenten:
         .str.to_date("%Y-%m-%d", strict=False),
     )
     bad = frame.with_row_index("line", offset=2).filter(
-        ~pl.col("gemeentecode").str.contains(r"^\d{4}$") | pl.col("geldig_vanaf").is_null()
+        ~pl.col("gemeentecode").str.contains(r"^[0-9]{4}$") | pl.col("geldig_vanaf").is_null()
     )
     if bad.height:
         line = bad["line"][0]

@@ -7,6 +7,7 @@ import sys
 
 from dakl_etl.cli._app import app
 from dakl_etl.errors import DaklError
+from dakl_etl.pipeline.logs import scrub
 
 # Each command lives in its own module and registers itself on `app` when imported.
 from dakl_etl.cli import validate  # noqa: F401  isort: skip
@@ -23,7 +24,7 @@ def main() -> None:
     try:
         app()  # standalone: usage errors print click's message and exit 2
     except DaklError as exc:
-        print(f"dakl-etl: {exc}", file=sys.stderr)
+        print(f"dakl-etl: {scrub(str(exc))}", file=sys.stderr)  # a number from the input, too
         sys.exit(int(exc.exit_code))
     except SystemExit:
         raise

@@ -10,8 +10,8 @@ from pathlib import Path
 import typer
 
 from dakl_etl.cli._app import app
+from dakl_etl.cli._common import check_year, gemeenten_from, reference_option, year_option
 from dakl_etl.errors import ExitCode, UsageError
-from dakl_etl.reference import ReferenceError, load_gemeenten
 from dakl_etl.report import Thresholds, build_report, render_html, render_summary
 from dakl_etl.report.build import write_text_atomic
 from dakl_etl.report.i18n import texts
@@ -61,14 +61,8 @@ def report(
         help="Where to write the HTML page; default: <file>.report.html next to the DAKL file.",
     ),
     lang: Language = typer.Option(Language.nl, "--lang", help="Language of the page and summary."),
-    year: int | None = typer.Option(
-        None, "--year", help="Reporting year; default: the year in the file name (DAKL_J<year>)."
-    ),
-    reference: Path | None = typer.Option(
-        None,
-        "--reference",
-        help="A newer municipality list (CSV like config/reference/gemeenten.csv).",
-    ),
+    year: int | None = year_option(),
+    reference: Path | None = reference_option(),
     show_small_counts: bool = typer.Option(
         False,
         "--show-small-counts",
@@ -85,13 +79,9 @@ def report(
 
     Exit 0 when the file would be accepted, 1 when it would be rejected, 2 unusable input.
     """
-    if year is not None and not 1900 <= year <= 2999:
-        raise UsageError(f"--year {year}: give a four-digit reporting year, e.g. 2024")
+    check_year(year)
     thresholds = parse_thresholds(threshold)
-    try:
-        gemeenten = load_gemeenten(reference) if reference else load_gemeenten()
-    except ReferenceError as exc:
-        raise UsageError(f"--reference: {exc}") from None
+    gemeenten = gemeenten_from(reference)
     target = out or path.with_name(f"{path.stem}.report.html")
     for source in (path, previous):
         if source is not None and target.resolve() == source.resolve():
@@ -100,7 +90,13 @@ def report(
         path, previous=previous, year=year, gemeenten=gemeenten, thresholds=thresholds
     )
     html = render_html(result, lang=lang.value, suppress_small=not show_small_counts)
-    write_text_atomic(target, html)
+    try:
+        write_text_atomic(target, html)
+    except OSError as exc:  # read-only or special directory, disk full
+        raise UsageError(
+            f"-o {target}: cannot write the report ({exc.strerror or type(exc).__name__}); "
+            "choose a writable place with -o"
+        ) from None
     typer.echo(render_summary(result, lang.value, suppress_small=not show_small_counts))
     typer.echo(f"  {texts(lang.value)['summary_report']}: {target}")
     raise SystemExit(int(ExitCode.OK if result.accepted else ExitCode.REJECTED))

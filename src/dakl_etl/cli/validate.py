@@ -8,8 +8,8 @@ from pathlib import Path
 import typer
 
 from dakl_etl.cli._app import app
-from dakl_etl.errors import ExitCode, UsageError
-from dakl_etl.reference import ReferenceError, load_gemeenten
+from dakl_etl.cli._common import check_year, gemeenten_from, reference_option, year_option
+from dakl_etl.errors import ExitCode
 from dakl_etl.validation import validate_paths
 from dakl_etl.validation.render import render_json, render_text
 
@@ -24,14 +24,8 @@ def validate(
     paths: list[Path] = typer.Argument(
         ..., help="DAKL files (.csv/.txt) or .zip files holding them.", show_default=False
     ),
-    year: int | None = typer.Option(
-        None, "--year", help="Reporting year; default: the year in the file name (DAKL_J<year>)."
-    ),
-    reference: Path | None = typer.Option(
-        None,
-        "--reference",
-        help="A newer municipality list (CSV like config/reference/gemeenten.csv).",
-    ),
+    year: int | None = year_option(),
+    reference: Path | None = reference_option(),
     fmt: Format = typer.Option(Format.text, "--format", help="text for people, json for machines."),
     max_examples: int = typer.Option(
         20, "--max-examples", min=0, help="Examples shown per rule; counts are always complete."
@@ -41,12 +35,8 @@ def validate(
 
     Exit 0 accepted (warnings allowed), 1 rejected, 2 unusable input or arguments.
     """
-    if year is not None and not 1900 <= year <= 2999:
-        raise UsageError(f"--year {year}: give a four-digit reporting year, e.g. 2024")
-    try:
-        gemeenten = load_gemeenten(reference) if reference else load_gemeenten()
-    except ReferenceError as exc:
-        raise UsageError(f"--reference: {exc}") from None
+    check_year(year)
+    gemeenten = gemeenten_from(reference)
     reports = validate_paths(paths, year=year, gemeenten=gemeenten, max_examples=max_examples)
     render = render_json if fmt is Format.json else render_text
     typer.echo(render(reports).rstrip("\n"))

@@ -23,7 +23,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from dakl_etl.protocol.codes import REDEN_BEEINDIGING, TYPE_OPVANG
-from dakl_etl.protocol.fields import FIELD_BY_KEY, FILE_NAME_FORBIDDEN
+from dakl_etl.protocol.fields import FIELD_BY_KEY, FILE_NAME_FORBIDDEN, YEAR_MAX, YEAR_MIN
 
 EXCLUDE = "exclude"
 #: Fields a source column can be mapped to (canonical inputs).
@@ -74,7 +74,7 @@ class Delivery(Strict):
     free_text: str = Field(
         "", description="Free text in the file name: DAKL_J{year}_{free_text}.csv (may be empty)"
     )
-    year: int = Field(ge=2000, le=2100, description="Reporting year (J{year})")
+    year: int = Field(ge=YEAR_MIN, le=YEAR_MAX, description="Reporting year (J{year})")
     with_previous_year: bool = Field(
         False, description="Also write the re-delivery of year - 1 (a second file)"
     )

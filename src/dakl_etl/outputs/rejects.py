@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from dakl_etl.outputs.atomic import PRIVATE, atomic_output
+from dakl_etl.protocol.privacy import mask_expr, mask_if_digit_run
 from dakl_etl.protocol.rules import RULES
 
 COLUMNS = ("source", "source_line", "outcome", "rule", "field", "value", "bsn", "message")
@@ -47,15 +48,19 @@ def rejects_file_name(free_text: str = "") -> str:
 
 
 def rejects_table(rejects: pl.DataFrame) -> pl.DataFrame:
-    """The file's columns from the run's rejects frame (`transforms.delivery.REJECT_COLUMNS`)."""
+    """The file's columns from the run's rejects frame (`transforms.delivery.REJECT_COLUMNS`).
+
+    The run masks `bsn` and personal values already; masking again here (a no-op on masked
+    text) is what lets this file promise never to hold a full BSN or V-nummer.
+    """
     return rejects.select(
         pl.col("source"),
         pl.col("source_row").alias("source_line"),
         pl.col("outcome"),
         pl.col("rule"),
         pl.col("field"),
-        pl.col("value"),
-        pl.col("bsn"),
+        mask_if_digit_run("value").alias("value"),
+        mask_expr("bsn").alias("bsn"),
         pl.col("rule")
         .replace_strict(
             _MESSAGES, default="Cannot be delivered; see the rule id.", return_dtype=pl.String

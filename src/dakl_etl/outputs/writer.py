@@ -25,6 +25,8 @@ from dakl_etl.protocol.fields import (
     HEADER,
     SEPARATOR,
     TIMEZONE,
+    YEAR_MAX,
+    YEAR_MIN,
 )
 from dakl_etl.protocol.findings import Report
 from dakl_etl.reference import Gemeenten
@@ -63,8 +65,10 @@ def dakl_file_name(year: int, free_text: str) -> str:
     Accents are dropped, anything but letters, digits and '-' becomes '_'. Raises UsageError
     when nothing usable is left.
     """
-    if not isinstance(year, int) or not 1000 <= year <= 9999:
-        raise UsageError(f"reporting year {year!r} is not a four-digit year")
+    if not isinstance(year, int) or not YEAR_MIN <= year <= YEAR_MAX:
+        raise UsageError(
+            f"reporting year {year!r} is not a four-digit year from {YEAR_MIN} to {YEAR_MAX}"
+        )
     plain = unicodedata.normalize("NFKD", free_text or "")
     plain = "".join(c for c in plain if not unicodedata.combining(c))
     safe = re.sub(r"[^A-Za-z0-9-]+", "_", plain).strip("_")[:FREE_TEXT_MAX].strip("_")

@@ -4,9 +4,11 @@ On a terminal: rich progress per source, warnings as they come, a summary at the
 terminal, or with `log_format="json"`: one JSON object per line (time, level, event, source,
 counts) for journald or a cron mail. `quiet`: only the verdict and the problems.
 
-Every line passes `scrub` before it is written: whatever a caller puts in an event, a 9- or
+Every line passes `scrub` before it is written: whatever a caller puts in an event, an 8- to
 10-digit number (a BSN or V-nummer shape) is masked. This is the last line of defence, not the
-first: messages are built without personal data to begin with.
+first: messages are built without personal data to begin with. What is not masked: the counts
+the log has seen as integers (a run may read 12 million rows, and its summary says so), valid
+8-digit dates, and `999999999`, the protocol's "BSN unknown" (no one's number).
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
+from dakl_etl.protocol.codes import UNKNOWN_BSN
 from dakl_etl.protocol.privacy import mask
 
 LogFormat = Literal["auto", "text", "json"]
@@ -27,36 +31,55 @@ PROBLEM_LEVELS = frozenset({"warning", "error"})
 # A BSN has 9 digits, a V-nummer 10; longer digit runs (Aanmaakdatum, 12) and shorter ones
 # (dates, codes) are left alone. An 8-digit BSN that lost its leading zero is masked as well.
 _PERSONAL_NUMBER = re.compile(r"(?<!\d)\d{8,10}(?!\d)")
-_DATE = re.compile(r"(19|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])")
+_DATE = re.compile(r"(19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])")  # ASCII only
 
 
-def scrub(text: str) -> str:
-    """Mask every BSN- or V-nummer-shaped number in `text` (8-digit dates are kept)."""
-    return _PERSONAL_NUMBER.sub(_mask_match, text)
+def scrub(text: str, counts: Collection[int] = ()) -> str:
+    """Mask every BSN- or V-nummer-shaped number in `text`; see the module doc for what stays.
+
+    `counts`: integers the caller put into the text itself (row counts); a number written
+    without a leading zero that equals one of them is a count, not a person's number.
+    """
+    return _PERSONAL_NUMBER.sub(lambda match: _mask_match(match, counts), text)
 
 
 _PERSONAL_KEY = re.compile(r"^(bsn|v[_-]?nummer|burgerservicenummer|value)$", re.IGNORECASE)
 
 
-def scrub_value(value: Any, key: str = "") -> Any:
+def scrub_value(value: Any, key: str = "", counts: Collection[int] = ()) -> Any:
     """`scrub` inside dicts and lists. Integers are counts (a run may read 10 million rows)
     and stay, except under a key that names personal data (`bsn`, `v_nummer`, `value`)."""
-    if isinstance(value, str):
-        return scrub(value)
+    if isinstance(value, str):  # under a personal key, no number is taken for a count
+        return scrub(value, () if _PERSONAL_KEY.search(key) else counts)
     if isinstance(value, bool) or value is None or isinstance(value, float):
         return value
     if isinstance(value, int):
         return mask(value) if _PERSONAL_KEY.search(key) else value
     if isinstance(value, dict):
-        return {scrub(str(k)): scrub_value(v, str(k)) for k, v in value.items()}
+        return {scrub(str(k), counts): scrub_value(v, str(k), counts) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
-        return [scrub_value(v, key) for v in value]
-    return scrub(str(value))
+        return [scrub_value(v, key, counts) for v in value]
+    return scrub(str(value), counts)
 
 
-def _mask_match(match: re.Match[str]) -> str:
+def counts_in(value: Any, key: str = "") -> set[int]:
+    """The integers `scrub_value` keeps (not under a personal key): the counts of an event."""
+    if isinstance(value, bool):
+        return set()
+    if isinstance(value, int):
+        return set() if _PERSONAL_KEY.search(key) else {value}
+    if isinstance(value, dict):
+        return set().union(*(counts_in(v, str(k)) for k, v in value.items()))
+    if isinstance(value, list | tuple | set | frozenset):
+        return set().union(*(counts_in(v, key) for v in value))
+    return set()
+
+
+def _mask_match(match: re.Match[str], counts: Collection[int] = ()) -> str:
     value = match.group(0)
-    if len(value) == 8 and _DATE.fullmatch(value):
+    if value == UNKNOWN_BSN or (len(value) == 8 and _DATE.fullmatch(value)):
+        return value
+    if value.isascii() and not value.startswith("0") and int(value) in counts:
         return value
     return mask(value)
 
@@ -88,7 +111,8 @@ class EventLog:
         self.quiet = quiet
         # On a terminal the progress display and the summary say what info events would.
         self.show_info = not quiet and not (self.tty and log_format == "auto")
-        self.problems: list[dict[str, Any]] = []
+        #: every integer count seen in an event: quoted in a text, it is not masked
+        self.counts: set[int] = set()
         self._progress: Any = None
         self._tasks: dict[str, Any] = {}
         self._console: Any = None
@@ -102,8 +126,7 @@ class EventLog:
     def emit(self, event: str, *, level: str = "info", **fields: Any) -> None:
         if level not in LEVELS:
             level = "info"
-        if level in PROBLEM_LEVELS:
-            self.problems.append({"level": level, "event": event, **fields})
+        self.counts |= counts_in(fields)
         if self.json:
             if self.quiet and level not in PROBLEM_LEVELS:
                 return
@@ -132,16 +155,27 @@ class EventLog:
     def error(self, event: str, message: str, **fields: Any) -> None:
         self.emit(event, level="error", **_with_message(message, fields))
 
-    def summary(self, verdict: str, lines: list[str], ok: bool, data: dict[str, Any]) -> None:
-        """The end of a run: the verdict line (always), the details (unless quiet)."""
+    def summary(
+        self,
+        verdict: str,
+        lines: list[str],
+        ok: bool,
+        data: dict[str, Any],
+        counts: Collection[int] = (),
+    ) -> None:
+        """The end of a run: the verdict line (always), the details (unless quiet).
+
+        `counts`: the integers `lines` quote (ledger, rows, findings) besides those in `data`.
+        """
         self.close()
+        self.counts |= counts_in(data) | set(counts)
         if self.json:
             self._write_json(
                 {"level": "info" if ok else "error", "event": "summary", "message": verdict, **data}
             )
             return
         text = [verdict] if self.quiet else [*lines, verdict]
-        self.summary_stream.write(scrub("\n".join(text)) + "\n")
+        self.summary_stream.write(scrub("\n".join(text), self.counts) + "\n")
         self.summary_stream.flush()
 
     def close(self) -> None:
@@ -152,7 +186,7 @@ class EventLog:
     # -- rendering ------------------------------------------------------------------------
     def _write_json(self, record: dict[str, Any]) -> None:
         line = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **record}
-        self.stream.write(json.dumps(scrub_value(line), ensure_ascii=False) + "\n")
+        self.stream.write(json.dumps(scrub_value(line, "", self.counts), ensure_ascii=False) + "\n")
         self.stream.flush()
 
     def _write_text(self, level: str, event: str, fields: dict[str, Any]) -> None:
@@ -163,7 +197,7 @@ class EventLog:
         where = f"[{source}] " if source else ""
         rest = " ".join(f"{k}={v}" for k, v in fields.items())
         body = message if message else event.replace("_", " ")
-        line = scrub(f"{head}{where}{body}" + (f" ({rest})" if rest else ""))
+        line = scrub(f"{head}{where}{body}" + (f" ({rest})" if rest else ""), self.counts)
         if self._progress is not None:
             self._progress.console.print(line, markup=False, highlight=False)
         else:

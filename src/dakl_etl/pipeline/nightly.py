@@ -15,7 +15,6 @@ A failed or blocked run changes nothing outside its own directory.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import tempfile
 import time
@@ -33,7 +32,7 @@ from dakl_etl.faults import fault_point
 from dakl_etl.outputs.atomic import PRIVATE_DIR
 from dakl_etl.pipeline import rundir
 from dakl_etl.pipeline.lock import RunLock
-from dakl_etl.pipeline.logs import EventLog, scrub
+from dakl_etl.pipeline.logs import EventLog, counts_in, scrub
 from dakl_etl.pipeline.manifest import (
     MANIFEST_VERSION,
     read_manifest,
@@ -457,10 +456,9 @@ def _kind_by_name(name: str) -> str:
 
 
 def _default_describe() -> Callable[[str, Any], dict[str, Any]]:
-    try:
-        return importlib.import_module("dakl_etl.sources").describe_source
-    except (ImportError, AttributeError):
-        return describe_from_config
+    from dakl_etl.sources import describe_source
+
+    return describe_source
 
 
 def describe_from_config(name: str, pipeline: Any) -> dict[str, Any]:
@@ -481,32 +479,38 @@ def describe_from_config(name: str, pipeline: Any) -> dict[str, Any]:
 
 
 def url_without_credentials(url: str) -> str:
+    """`sources.sql.safe_url` (`URL.set(username=None)` kept the user name); an unparsable URL
+    shows only its scheme."""
     from sqlalchemy.engine import make_url
 
+    from dakl_etl.sources.sql import safe_url
+
     try:
-        parsed = make_url(url)
-    except Exception:  # an unparsable URL: show only its scheme
+        make_url(url)
+    except Exception:
         return url.split(":", 1)[0] + "://…"
-    return parsed.set(username=None, password=None).render_as_string(hide_password=True)
+    return safe_url(url)
 
 
 def _default_producer() -> Produce:
-    try:
-        return importlib.import_module("dakl_etl.pipeline.run").run_into
-    except (ImportError, AttributeError):
-        raise DaklError(
-            "this build of dakl-etl has no run pipeline (dakl_etl.pipeline.run)"
-        ) from None
+    from dakl_etl.pipeline.run import run_into  # on first use, like describe_source
+
+    return run_into
 
 
 def _make_out(out: Path) -> None:
     """OUT exists, is writable, and `OUT/latest` is ours to switch (checked before any work)."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out}: exists and is not a directory; choose another --out")
-    latest = out / rundir.LATEST
+    latest, runs = out / rundir.LATEST, out / rundir.RUNS
     if latest.exists() and not latest.is_symlink():
         raise UsageError(
             f"{latest}: exists and is not the symlink dakl-etl maintains; "
+            "move it away or choose another --out"
+        )
+    if runs.exists() and not runs.is_dir():
+        raise UsageError(
+            f"{runs}: exists and is not the directory dakl-etl keeps its runs in; "
             "move it away or choose another --out"
         )
     try:
@@ -590,4 +594,6 @@ def _summarise(log: EventLog, result: RunResult, out: Path, manifest: dict[str, 
         "findings": result.findings,
         "diff": {y: (d.get("rows") if d else None) for y, d in (diff.get("years") or {}).items()},
     }
-    log.summary(result.message, lines, result.ok, data)
+    # the counts the lines quote, so that a 12-million-row run is not masked as a BSN would be
+    counts = counts_in([result.ledger, result.rows, result.findings, diff, manifest])
+    log.summary(result.message, lines, result.ok, data, counts)

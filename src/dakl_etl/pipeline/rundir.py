@@ -49,7 +49,8 @@ def run_dirs(out: Path) -> list[Path]:
 
 
 def latest_run(out: Path) -> Path | None:
-    """The run `OUT/latest` points to, or None when there is none (or it is dangling)."""
+    """The run `OUT/latest` points to (resolved: compare with `run.resolve()`), or None when
+    there is none (or it is dangling)."""
     link = out / LATEST
     if not link.is_symlink():
         return None
@@ -80,16 +81,10 @@ def remove_interrupted(out: Path, current: Path | None = None) -> list[Path]:
 
     Such a directory may hold temp files and a subset of the outputs; nothing refers to it.
     """
-    removed = []
-    keep = latest_run(out)
-    for run in run_dirs(out):
-        if run in (current, keep) or is_complete(run):
-            continue
-        shutil.rmtree(run)
-        removed.append(run)
-    if removed:
-        fsync_dir(out / RUNS)
-    return removed
+    spare = {latest_run(out), current.resolve() if current else None}
+    return _remove(
+        out, [run for run in run_dirs(out) if run.resolve() not in spare and not is_complete(run)]
+    )
 
 
 def prune(out: Path, keep: int) -> list[Path]:
@@ -98,12 +93,14 @@ def prune(out: Path, keep: int) -> list[Path]:
         raise ValueError("keep must be at least 1")
     runs = run_dirs(out)
     protected = latest_run(out)
-    removed = []
-    for run in runs[: max(len(runs) - keep, 0)]:
-        if run == protected:
-            continue
+    return _remove(
+        out, [run for run in runs[: max(len(runs) - keep, 0)] if run.resolve() != protected]
+    )
+
+
+def _remove(out: Path, runs: list[Path]) -> list[Path]:
+    for run in runs:
         shutil.rmtree(run)
-        removed.append(run)
-    if removed:
+    if runs:
         fsync_dir(out / RUNS)
-    return removed
+    return runs

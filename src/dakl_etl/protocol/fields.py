@@ -61,6 +61,8 @@ FILE_NAME_FORBIDDEN = ':\\/?;*"><|]['
 TIMEZONE = "Europe/Amsterdam"
 DATE_FORMAT = "%Y%m%d"
 DATETIME_FORMAT = "%Y%m%d%H%M"
+#: Reporting years dakl-etl accepts anywhere (CLI, API, pipeline YAML, writer), inclusive.
+YEAR_MIN, YEAR_MAX = 2000, 2100
 
 
 def normalise_header_name(name: str) -> str:

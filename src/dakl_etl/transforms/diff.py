@@ -104,16 +104,10 @@ def diff_deliveries(
     rows["old"] = rows["removed"] + rows["changed"] + rows["unchanged"]
     rows["new"] = rows["added"] + rows["changed"] + rows["unchanged"]
 
-    changed = joined.filter(pl.col("status") == "changed")
-    fields_changed = {
-        f: int(n)
-        for f in VALUES
-        if (
-            n := changed.select(
-                pl.col(f"{f}_old").eq_missing(pl.col(f"{f}_new")).not_().sum()
-            ).item()
-        )
-    }
+    per_field = joined.filter(pl.col("status") == "changed").select(
+        pl.col(f"{f}_old").eq_missing(pl.col(f"{f}_new")).not_().sum().alias(f) for f in VALUES
+    )
+    fields_changed = {f: int(n) for f, n in per_field.row(0, named=True).items() if n}
     unknown = joined.filter(pl.col("person").is_null())
     rows_without_person = {
         s: int((unknown.get_column("status") == s).sum()) for s in ("added", "removed", "unchanged")
