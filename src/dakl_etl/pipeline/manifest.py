@@ -7,7 +7,6 @@ with the same `--now` give manifests that differ only there.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import json
 import platform
@@ -36,14 +35,6 @@ LIBRARIES = (
     "pymysql",
     "pyarrow",
 )
-
-
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def versions() -> dict[str, str | None]:

@@ -36,12 +36,12 @@ from dakl_etl.pipeline.logs import EventLog, counts_in, scrub
 from dakl_etl.pipeline.manifest import (
     MANIFEST_VERSION,
     read_manifest,
-    sha256_file,
     versions,
     write_manifest,
 )
 from dakl_etl.protocol.fields import COLUMNS
 from dakl_etl.protocol.rules import RULES
+from dakl_etl.sources.base import sha256_of
 from dakl_etl.transforms.diff import diff_deliveries
 from dakl_etl.validation import read_dakl
 
@@ -429,7 +429,7 @@ def _outputs(run_dir: Path, result: RunResult) -> list[dict[str, Any]]:
             "name": path.name,
             "kind": kind,
             "bytes": path.stat().st_size,
-            "sha256": sha256_file(path),
+            "sha256": sha256_of(path),
         }
         if year is not None:
             entry["year"] = year
@@ -470,7 +470,7 @@ def describe_from_config(name: str, pipeline: Any) -> dict[str, Any]:
         paths = path if isinstance(path, list) else [path]
         described["path"] = [str(p) for p in paths] if len(paths) > 1 else str(paths[0])
         described["sha256"] = (
-            [sha256_file(p) for p in paths] if len(paths) > 1 else (sha256_file(paths[0]))
+            [sha256_of(p) for p in paths] if len(paths) > 1 else (sha256_of(paths[0]))
         )
     url = getattr(source, "url", None)
     if url is not None:

@@ -62,12 +62,10 @@ def require_file(name: str, pipeline: Pipeline) -> Path:
     return path
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def sha256_of(path: str | Path) -> str:
+    """Hex sha256 of a file, read in chunks (inputs and outputs in the manifest)."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def describe_file(name: str, pipeline: Pipeline) -> dict:
