@@ -276,3 +276,19 @@ def test_sample_yamls_carry_the_schema_comment() -> None:
     for path in (ROOT / "pipelines").glob("*.yaml"):
         first = path.read_text(encoding="utf-8").splitlines()[0]
         assert first == "# yaml-language-server: $schema=../docs/pipeline.schema.json", path
+
+
+@pytest.mark.parametrize(
+    ("pattern", "why"),
+    [("%d-%m-%Q", "unknown %Q"), ("d-m-Y", "not a strftime date pattern")],
+    ids=["unknown-directive", "no-directive"],
+)
+def test_date_pattern_typo_is_named_where_it_stands(tmp_path, pattern, why) -> None:
+    path = write(tmp_path, MINIMAL + f"    dates: {{startdatum: ['%d-%m-%Y', '{pattern}']}}\n")
+    message = error_of(path)
+    located(message, path, 17, 38, "sources.zaken.dates.startdatum.1")
+    assert why in message and "'%d-%m-%Y'" in message
+
+
+def test_sample_date_patterns_are_accepted() -> None:
+    assert load_pipeline(SAMPLE).sources["gemeente_zaken"].dates == {"default": ["%d-%m-%Y"]}

@@ -245,6 +245,12 @@ class Constants(Strict):
         return value
 
 
+_DIRECTIVE = re.compile(r"%[-_0^#]?[A-Za-z%]")
+#: strftime directives that make sense in a date column (chrono's, as Polars uses them)
+_DATE_DIRECTIVES = frozenset("dembBhYyjCgGuwaAUWVHIMSfpPzZTFDRrcx%")
+_DAY_DIRECTIVES = frozenset("dejFDc")  # a pattern must at least say which day
+
+
 class SourceBase(Strict):
     granularity: Literal["episode", "night"] = Field(
         "episode", description="episode: one row per stay; night: one row per night (bed list)"
@@ -267,6 +273,24 @@ class SourceBase(Strict):
     def _one_or_more(cls, value: Any) -> Any:
         if isinstance(value, dict):
             return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @field_validator("dates")
+    @classmethod
+    def _date_patterns(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        """A typo like `%Q` or `d-m-Y` would otherwise only show as 'every date unparseable'."""
+        for key, patterns in value.items():
+            for index, pattern in enumerate(patterns):
+                directives = _DIRECTIVE.findall(pattern)
+                unknown = sorted({d for d in directives if d[-1] not in _DATE_DIRECTIVES})
+                if unknown or not {d[-1] for d in directives} & _DAY_DIRECTIVES:
+                    raise located(
+                        f"date pattern {pattern!r} is not a strftime date pattern"
+                        + (f" (unknown {', '.join(unknown)})" if unknown else "")
+                        + "; write e.g. '%d-%m-%Y'",
+                        key,
+                        index,
+                    )
         return value
 
     @model_validator(mode="after")
