@@ -205,6 +205,14 @@ def test_dry_run_writes_nothing(tmp_path):
     assert result.message.startswith("dry run:")
 
 
+def test_dry_run_says_when_the_real_run_could_not_write(tmp_path):
+    out = tmp_path / "out"
+    out.write_text("a file, not a directory")
+    result = run(out, write_source(tmp_path / "a.csv", rows()), dry_run=True)
+    assert result.exit_code == ExitCode.CONFIG
+    assert "is not a directory" in result.message
+
+
 # -- subprocesses: crash and race --------------------------------------------------------
 
 

@@ -120,9 +120,10 @@ def nightly_run(
     log = log or EventLog()
     log.outcome_text = outcome_text
     out = Path(out)
-    if dry_run:
-        return _dry_run(pipeline, out, years=years, now=now, produce=produce, log=log)
     try:
+        _check_out(out)  # a dry run, too, says when the real run could not write
+        if dry_run:
+            return _dry_run(pipeline, out, years=years, now=now, produce=produce, log=log)
         _make_out(out)
     except UsageError as exc:
         log.error("output_unusable", str(exc))
@@ -498,8 +499,8 @@ def _default_producer() -> Produce:
     return run_into
 
 
-def _make_out(out: Path) -> None:
-    """OUT exists, is writable, and `OUT/latest` is ours to switch (checked before any work)."""
+def _check_out(out: Path) -> None:
+    """OUT is (or can become) a directory whose `latest` and `runs` are ours to manage."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out}: exists and is not a directory; choose another --out")
     latest, runs = out / rundir.LATEST, out / rundir.RUNS
@@ -513,6 +514,10 @@ def _make_out(out: Path) -> None:
             f"{runs}: exists and is not the directory dakl-etl keeps its runs in; "
             "move it away or choose another --out"
         )
+
+
+def _make_out(out: Path) -> None:
+    """OUT exists and is writable (checked before any work)."""
     try:
         out.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
     except OSError as exc:
