@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,7 +25,7 @@ from dakl_etl.outputs.writer import dakl_bytes, dakl_file_name, format_dakl
 from dakl_etl.protocol.fields import TIMEZONE
 from dakl_etl.protocol.findings import Report
 from dakl_etl.reference import Gemeenten, ReferenceError, load_gemeenten
-from dakl_etl.sources import read_sources
+from dakl_etl.sources import read_source
 from dakl_etl.transforms.delivery import Derived, derive
 from dakl_etl.transforms.episodes import EpisodeSettings
 from dakl_etl.transforms.ledger import unbalanced_sources
@@ -182,7 +183,7 @@ def run_into(
         with _writing(directory):
             directory.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
     gemeenten = load_reference(pipeline)
-    frames = read_sources(pipeline, gemeenten=gemeenten)
+    frames = _read_sources(pipeline, gemeenten)
     timings["open_sources"] = time.perf_counter() - t0
 
     t = time.perf_counter()
@@ -242,10 +243,13 @@ def run_into(
     # `write_dakl` checks too); those bytes are then written as they are, not formatted twice.
     t = time.perf_counter()
     files: dict[int, tuple[str, bytes]] = {}
-    for y in years:
+
+    def checked(y: int) -> tuple[str, bytes, Report]:
         name = dakl_file_name(y, free_text)
         data = dakl_bytes(format_dakl(derived.year_frame(y), now))
-        report = validate_bytes(data, name, year=y, gemeenten=gemeenten)
+        return name, data, validate_bytes(data, name, year=y, gemeenten=gemeenten)
+
+    for y, (name, data, report) in zip(years, _side_by_side(checked, years), strict=True):
         files[y] = (name, data)
         outcome.reports[y] = report
         emit(
@@ -276,6 +280,27 @@ def run_into(
         },
     )
     return outcome
+
+
+def _side_by_side(work: Callable, items: list) -> list:
+    """`work` on each item, two at a time, results in the order of `items`.
+
+    Mapping a source and validating a year file are largely single-threaded (eager steps,
+    Python between them); Polars releases the GIL, so two at a time keep both cores busy.
+    The first exception in item order is raised, as a plain loop would.
+    """
+    if len(items) < 2:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(work, item) for item in items]
+        return [f.result() for f in futures]
+
+
+def _read_sources(pipeline: Pipeline, gemeenten: Gemeenten) -> dict:
+    """Every source as its canonical frame, in the pipeline's order (read side by side)."""
+    names = list(pipeline.sources)
+    frames = _side_by_side(lambda name: read_source(name, pipeline, gemeenten=gemeenten), names)
+    return dict(zip(names, frames, strict=True))
 
 
 def _write_outputs(

@@ -39,16 +39,19 @@ def elfproef(column: str | pl.Expr) -> pl.Expr:
     """True where the text value is a valid BSN, False otherwise (null input gives False).
 
     The weighted digit sum is two table look-ups (head and tail of the number) instead of nine
-    digit extractions: a tenth of the arithmetic, so it stays fast on millions of rows.
+    digit extractions. "Nine digits" is checked without a regex: nine bytes that parse as an
+    unsigned integer are nine digits, except a leading `+` (the parser accepts a sign). The
+    number is never null (0 fails anyway), so the look-ups take no null-masking path; the
+    modulo keeps the index in range for longer values that are rejected by the length test.
     """
     text = pl.col(column) if isinstance(column, str) else column
-    shaped = (text.str.len_bytes() == 9) & ~text.str.contains("[^0-9]")
-    number = pl.when(shaped).then(text.cast(pl.UInt32, strict=False))
+    number = text.cast(pl.UInt32, strict=False).fill_null(0)
+    shaped = (text.str.len_bytes() == 9) & ~text.str.starts_with("+") & (number != 0)
     head_sum, tail_sum = _partial_sums()
-    checksum = pl.lit(head_sum).gather(number // 100_000) + pl.lit(tail_sum).gather(
+    checksum = pl.lit(head_sum).gather(number // 100_000 % 10_000) + pl.lit(tail_sum).gather(
         number % 100_000
     )
-    valid = ((checksum % 11 == 0) & (number != 0)).fill_null(False)
+    valid = (shaped & (checksum % 11 == 0)).fill_null(False)
     try:
         return valid.alias(text.meta.output_name())
     except pl.exceptions.ComputeError:  # an expression without one root column

@@ -32,7 +32,7 @@ from dakl_etl.transforms.episodes import (
 )
 from dakl_etl.transforms.ledger import build_ledger, registration_outcomes, row_outcomes
 from dakl_etl.transforms.persons import InvalidBsnPolicy, assign_persons, bsn_rule
-from dakl_etl.transforms.years import DAKL_COLUMNS, in_any_year, year_rows
+from dakl_etl.transforms.years import DAKL_COLUMNS, in_any_year, year_frames
 
 REJECT_COLUMNS = ("source", "source_row", "outcome", "rule", "field", "value", "bsn")
 
@@ -96,7 +96,7 @@ def narrow_rows(
         "_src",
         "source_row",
         "person",
-        group_key().alias("group"),
+        group_key(numbers=True).alias("group"),
         (pl.col("granularity") == "night").alias("night"),
         pl.col("_src")
         .is_in([i for i, name in enumerate(sources) if name in settings.end_date_precedence])
@@ -207,7 +207,7 @@ def derive(
         .collect()
     )
     clock.lap("episodes")
-    per_year = {y: year_rows(episodes.lazy(), y).collect() for y in years}
+    per_year = year_frames(episodes, years)
     clock.lap("years")
     conflicts = (
         conflicting_registrations(regs.lazy(), episodes.lazy())

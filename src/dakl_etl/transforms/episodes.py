@@ -91,15 +91,17 @@ def screen(frame: pl.LazyFrame) -> pl.LazyFrame:
 
     A number, not text: it is decided on every row, and text would be rewritten for millions
     of rows to mark a handful. `screened_rule` etc. turn it into words for those few.
+    Also adds `type_number` and `gemeente_number` (the codes as numbers, `_number`): read from
+    the text once here, and used again by `group_key(numbers=True)`.
     """
     code = (
         pl.when(pl.col("startdatum").is_null())
         .then(1)
-        .when(~_number("type_opvang").is_in(_TYPE_NUMBERS).fill_null(False))
+        .when(~pl.col("type_number").is_in(_TYPE_NUMBERS).fill_null(False))
         .then(2)
         .when(pl.col("gemeentecode").is_null())
         .then(3)
-        .when(_number("gemeentecode").is_null())
+        .when(pl.col("gemeente_number").is_null())
         .then(4)
         .when((pl.col("einddatum") < pl.col("startdatum")).fill_null(False))
         .then(5)
@@ -107,7 +109,9 @@ def screen(frame: pl.LazyFrame) -> pl.LazyFrame:
         .then(6)
         .otherwise(0)
     )
-    return frame.with_columns(screen=code.cast(pl.UInt8))
+    return frame.with_columns(
+        type_number=_number("type_opvang"), gemeente_number=_number("gemeentecode")
+    ).with_columns(screen=code.cast(pl.UInt8))
 
 
 def screened_rule() -> pl.Expr:
@@ -142,11 +146,16 @@ def _day(column: str | pl.Expr) -> pl.Expr:
     return expr.cast(pl.Int64) + _OFFSET
 
 
-def group_key() -> pl.Expr:
-    """Person, TypeOpvang and gemeentecode as one integer: registrations that may merge."""
-    return (
-        pl.col("person") * 100_000_000 + _number("type_opvang") * 10_000 + _number("gemeentecode")
-    )
+def group_key(*, numbers: bool = False) -> pl.Expr:
+    """Person, TypeOpvang and gemeentecode as one integer: registrations that may merge.
+
+    `numbers=True`: the codes are read from `type_number` / `gemeente_number` (see `screen`).
+    """
+    if numbers:
+        type_n, gemeente_n = pl.col("type_number"), pl.col("gemeente_number")
+    else:
+        type_n, gemeente_n = _number("type_opvang"), _number("gemeentecode")
+    return pl.col("person") * 100_000_000 + type_n * 10_000 + gemeente_n
 
 
 def _number(column: str) -> pl.Expr:
@@ -312,8 +321,14 @@ def _night_runs(nights: pl.LazyFrame, *, today: pl.Expr, settings: EpisodeSettin
         pl.col("startdatum").gather(final["_i"]).alias("_last"),
         pl.col("reden").gather(final["_i"]),
     )
-    rare = nights.with_columns(_i=pl.int_range(pl.len(), dtype=pl.Int64)).filter(
-        pl.col("v_nummer").is_not_null() | pl.col("datum_melding").is_not_null()
+    # null counts are free: a bed list without V-nummers or meldingen is not scanned for them
+    has_rare = any(nights[c].null_count() < nights.height for c in ("v_nummer", "datum_melding"))
+    rare = (
+        nights.with_columns(_i=pl.int_range(pl.len(), dtype=pl.Int64)).filter(
+            pl.col("v_nummer").is_not_null() | pl.col("datum_melding").is_not_null()
+        )
+        if has_rare
+        else nights.clear()
     )
     if rare.height:
         # the run of each night in input order: scatter, not a join against millions of rows
@@ -389,6 +404,9 @@ def merge_episodes(regs: pl.LazyFrame, *, settings: EpisodeSettings) -> pl.LazyF
             .cast(pl.Int64)
         )
         .drop("_new_group", "_base", "_latest", "_gap", "_r")
+        # true by construction (a running count over the sorted rows); flagged so that the
+        # group-by over episodes takes Polars' fast path for sorted keys
+        .with_columns(pl.col("episode").set_sorted())
     )
 
 
@@ -399,20 +417,43 @@ def aggregate_episodes(regs: pl.LazyFrame, *, precedence: bool = True) -> pl.Laz
 
     The per-episode choices are prepared as row columns first so that the aggregation itself
     uses only simple reductions (min, max, any, first) — those stay fast on millions of groups.
-    `precedence=False` (no `end_date_precedence` configured) skips the per-episode window.
+    With precedence, each choice is reduced twice, over all registrations and over the
+    precedence sources' only, and the episode picks one by whether a precedence source takes
+    part: one group-by instead of a window over every episode plus a group-by.
+    `precedence=False` (no `end_date_precedence` configured) reduces only once.
     """
     closed = ~pl.col("is_open")
-    decides = (
-        pl.col("precedence") | ~pl.col("precedence").any().over("episode")
-        if precedence
-        else pl.lit(True)
-    )
+
+    def verdict(decides: pl.Expr, suffix: str) -> tuple[list[pl.Expr], list[pl.Expr]]:
+        """Row columns and their reductions for the registrations where `decides` holds."""
+        rows = [
+            (pl.col("is_open") & decides).alias(f"_open{suffix}"),
+            pl.when(decides & closed).then(pl.col("einddatum")).alias(f"_closed_end{suffix}"),
+            pl.when(decides & closed)
+            .then(pl.col("_end_day"))
+            .otherwise(-1)
+            .alias(f"_rank{suffix}"),
+        ]
+        aggs = [
+            pl.col(f"_open{suffix}").any(),
+            pl.col(f"_closed_end{suffix}").max(),
+            pl.col("reden").get(pl.col(f"_rank{suffix}").arg_max()).alias(f"_reden{suffix}"),
+        ]
+        return rows, aggs
+
+    rows, aggs = verdict(pl.lit(True), "")
+    if precedence:
+        prec_rows, prec_aggs = verdict(pl.col("precedence"), "_p")
+        rows, aggs = rows + prec_rows, [*aggs, *prec_aggs, pl.col("precedence").any()]
+
+    def pick(name: str) -> pl.Expr:
+        if not precedence:
+            return pl.col(name)
+        return pl.when(pl.col("precedence")).then(pl.col(f"{name}_p")).otherwise(pl.col(name))
+
     return (
-        regs.with_columns(_decides=decides)
-        .with_columns(
-            _open=pl.col("is_open") & pl.col("_decides"),
-            _closed_end=pl.when(pl.col("_decides") & closed).then(pl.col("einddatum")),
-            _rank=pl.when(pl.col("_decides") & closed).then(pl.col("_end_day")).otherwise(-1),
+        regs.with_columns(
+            *rows,
             _closed_day=pl.when(closed).then(pl.col("_end_day")),
             _open_day=pl.when(pl.col("is_open")).then(_day("startdatum")),
         )
@@ -422,23 +463,43 @@ def aggregate_episodes(regs: pl.LazyFrame, *, precedence: bool = True) -> pl.Laz
             pl.col("v_nummer").drop_nulls().first(),
             pl.col("startdatum").first(),  # sorted by start within the episode
             pl.col("datum_melding").min(),
-            pl.col("_open").any().alias("is_open"),
-            pl.col("_closed_end").max().alias("_known_end"),
-            pl.col("reden").get(pl.col("_rank").arg_max()).alias("_reden"),
+            *aggs,
             (pl.col("_closed_day").max() >= pl.col("_open_day").min())
             .fill_null(False)
             .alias("conflict"),
             pl.len().cast(pl.Int64).alias("n_registrations"),
             pl.col("n_rows").sum(),
         )
+        .with_columns(is_open=pick("_open"), _known_end=pick("_closed_end"), _reden=pick("_reden"))
         .with_columns(
             einddatum=pl.when(pl.col("is_open")).then(None).otherwise(pl.col("_known_end")),
             ended_unknown=~pl.col("is_open") & pl.col("_known_end").is_null(),
             reden=pl.when(pl.col("is_open")).then(None).otherwise(pl.col("_reden")),
         )
         .with_columns(decode_group())
-        .drop("_known_end", "_reden")
+        .select(_EPISODE_COLUMNS)
     )
+
+
+#: The columns of an episode row, in order.
+_EPISODE_COLUMNS = (
+    "episode",
+    "person",
+    "group",
+    "v_nummer",
+    "startdatum",
+    "datum_melding",
+    "is_open",
+    "conflict",
+    "n_registrations",
+    "n_rows",
+    "einddatum",
+    "ended_unknown",
+    "reden",
+    "type_opvang",
+    "gemeentecode",
+    "bsn_out",
+)
 
 
 def conflicting_registrations(regs: pl.LazyFrame, episodes: pl.LazyFrame) -> pl.LazyFrame:

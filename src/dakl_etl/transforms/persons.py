@@ -74,15 +74,10 @@ def assign_persons(
     )
     # One dictionary for every key that is not a BSN, built and ranked only on those rows:
     # V-nummer, else client id within its source, else the row itself (a person of its own).
-    other = ~valid
-    v_nummer = pl.when(other).then(pl.col("v_nummer"))
-    client = (
-        pl.when(other & v_nummer.is_null())
-        .then(pl.col("client_id"))
-        .str.strip_chars()
-        .replace("", None)
-    )
-    no_key = other & v_nummer.is_null() & client.is_null()
+    # Built in stages: each mask is computed once, not once per place it is used (the key is
+    # evaluated on every row, so repeated masks over millions of rows add up).
+    v_nummer, client = pl.col("_v"), pl.col("_client")
+    no_key = pl.col("_no_key")
     other_key = pl.coalesce(
         pl.concat_str(pl.lit("V"), v_nummer, separator=_SEP),
         pl.concat_str(
@@ -103,4 +98,15 @@ def assign_persons(
         .then(pl.col("bsn").cast(pl.Int64, strict=False))
         .otherwise(other_key.rank("dense").cast(pl.Int64) + FIRST_OTHER_PERSON)
     )
-    return frame.with_columns(person=person, bsn_rejected=rejected).drop("_valid")
+    return (
+        frame.with_columns(_v=pl.when(~valid).then(pl.col("v_nummer")))
+        .with_columns(
+            _client=pl.when(~valid & pl.col("_v").is_null())
+            .then(pl.col("client_id"))
+            .str.strip_chars()
+            .replace("", None)
+        )
+        .with_columns(_no_key=~valid & pl.col("_v").is_null() & pl.col("_client").is_null())
+        .with_columns(person=person, bsn_rejected=rejected)
+        .drop("_valid", "_v", "_client", "_no_key")
+    )
