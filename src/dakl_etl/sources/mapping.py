@@ -230,9 +230,16 @@ def _outcome(wide: pl.DataFrame, granularity: str) -> pl.DataFrame:
         ).fill_null(False),
     ).with_columns(problem=pl.when(pl.col("excluded").is_null()).then(problem))
     problems = wide.get_column("problem")
+    # looked up for the rejected rows only: a gather over millions of null indexes is not free
+    where = problems.is_not_null().arg_true()
+
+    def label(texts: list[str]) -> pl.Series:
+        found = pl.Series(texts).gather(problems.gather(where))
+        return pl.repeat(None, wide.height, dtype=pl.String, eager=True).scatter(where, found)
+
     return wide.with_columns(
-        reject_code=pl.Series([p[0] for p in PROBLEMS]).gather(problems),
-        reject_field=pl.Series([p[1] for p in PROBLEMS]).gather(problems),
+        reject_code=label([p[0] for p in PROBLEMS]),
+        reject_field=label([p[1] for p in PROBLEMS]),
         reject_value=_reject_values(wide, granularity),
     )
 

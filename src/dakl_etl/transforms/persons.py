@@ -72,41 +72,37 @@ def assign_persons(
         if (invalid_bsn == "reject")
         else pl.lit(False)
     )
-    # One dictionary for every key that is not a BSN, built and ranked only on those rows:
-    # V-nummer, else client id within its source, else the row itself (a person of its own).
-    # Built in stages: each mask is computed once, not once per place it is used (the key is
-    # evaluated on every row, so repeated masks over millions of rows add up).
-    v_nummer, client = pl.col("_v"), pl.col("_client")
-    no_key = pl.col("_no_key")
+    # One dictionary for every key that is not a BSN, built and ranked only on those rows (a
+    # few percent): V-nummer, else client id within its source, else the row itself (a person
+    # of its own). The ranks of that subset are spread back by the running count of its rows.
+    other = ~valid
+
+    def sub(column: str) -> pl.Expr:
+        return pl.col(column).filter(other)
+
+    v_nummer = sub("v_nummer")
+    client = pl.when(v_nummer.is_null()).then(sub("client_id")).str.strip_chars().replace("", None)
+    no_key = v_nummer.is_null() & client.is_null()
     other_key = pl.coalesce(
         pl.concat_str(pl.lit("V"), v_nummer, separator=_SEP),
         pl.concat_str(
             pl.lit("C"),
-            pl.when(client.is_not_null()).then(pl.col("source")),
+            pl.when(client.is_not_null()).then(sub("source")),
             client,
             separator=_SEP,
         ),
         pl.concat_str(
             pl.lit("R"),
-            pl.when(no_key).then(pl.col("source")),
-            pl.when(no_key).then(pl.col("source_row")).cast(pl.String),
+            pl.when(no_key).then(sub("source")),
+            pl.when(no_key).then(sub("source_row")).cast(pl.String),
             separator=_SEP,
         ),
     )
+    # a leading 0 keeps the gather in range when every BSN is valid (the subset is empty)
+    ranks = pl.lit(0, pl.Int64).append(other_key.rank("dense").cast(pl.Int64))
     person = (
         pl.when(valid)
         .then(pl.col("bsn").cast(pl.Int64, strict=False))
-        .otherwise(other_key.rank("dense").cast(pl.Int64) + FIRST_OTHER_PERSON)
+        .otherwise(ranks.gather(other.cum_sum()) + FIRST_OTHER_PERSON)
     )
-    return (
-        frame.with_columns(_v=pl.when(~valid).then(pl.col("v_nummer")))
-        .with_columns(
-            _client=pl.when(~valid & pl.col("_v").is_null())
-            .then(pl.col("client_id"))
-            .str.strip_chars()
-            .replace("", None)
-        )
-        .with_columns(_no_key=~valid & pl.col("_v").is_null() & pl.col("_client").is_null())
-        .with_columns(person=person, bsn_rejected=rejected)
-        .drop("_valid", "_v", "_client", "_no_key")
-    )
+    return frame.with_columns(person=person, bsn_rejected=rejected).drop("_valid")
