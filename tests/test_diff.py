@@ -170,3 +170,23 @@ def test_cli_diff_of_an_unreadable_file_is_one_line_exit_2(tmp_path):
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert str(bad) in done.stderr
+
+
+def test_cli_diff_notes_different_reporting_years(tmp_path):
+    import subprocess
+    import sys
+
+    old = _write(tmp_path / "DAKL_J2023.csv", [row(BSNS[0])])
+    new = _write(tmp_path / "DAKL_J2024.csv", [row(BSNS[0])])
+    same_year = _write(tmp_path / "DAKL_J2024_b.csv", [row(BSNS[0])])
+
+    def diff(a, b):
+        return subprocess.run(
+            [sys.executable, "-m", "dakl_etl", "diff", str(a), str(b)],
+            capture_output=True, text=True, timeout=120,
+        )
+
+    across = diff(old, new)
+    assert across.returncode == 0
+    assert "different reporting years" in across.stderr
+    assert "different reporting years" not in diff(new, same_year).stderr

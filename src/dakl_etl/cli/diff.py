@@ -11,6 +11,7 @@ import typer
 
 from dakl_etl.api import diff_files
 from dakl_etl.cli._app import app
+from dakl_etl.validation.filename import year_from_name
 
 
 class DiffFormat(StrEnum):
@@ -38,6 +39,13 @@ def diff_command(
     ] = 3,
 ) -> None:
     diff = diff_files(old, new, examples=examples)
+    years = {year_from_name(old.name), year_from_name(new.name)}
+    if None not in years and len(years) > 1:
+        typer.echo(
+            f"note: {old.name} and {new.name} are of different reporting years; rows differ "
+            "by design (clamped ends, episodes of one year only)",
+            err=True,
+        )
     if fmt is DiffFormat.json:
         typer.echo(json.dumps({"old": str(old), "new": str(new), **diff.to_dict()}, indent=2))
     else:
