@@ -428,6 +428,14 @@ def test_cli_entry_point_runs_as_a_program(tmp_path):
     assert "Klaar om aan te leveren" in done.stdout and (tmp_path / "r.html").exists()
 
 
+def test_cli_warns_when_previous_cannot_be_read(tmp_path, monkeypatch, capsys):
+    broken = tmp_path / "oud.yaml"
+    broken.write_text("- not: a delivery\n")
+    code, _, err = _cli(monkeypatch, capsys, str(delivery(tmp_path)), "--previous", str(broken))
+    assert code == 0
+    assert "--previous" in err and "not a readable DAKL file" in err
+
+
 def test_cli_writes_page_and_summary(tmp_path, monkeypatch, capsys):
     now, before = delivery(tmp_path, NORMAL), delivery(tmp_path, PREVIOUS)
     code, out, err = _cli(monkeypatch, capsys, str(now), "--previous", str(before))

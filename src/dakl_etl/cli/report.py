@@ -97,6 +97,12 @@ def report(
             f"-o {target}: cannot write the report ({exc.strerror or type(exc).__name__}); "
             "choose a writable place with -o"
         ) from None
+    if previous is not None and result.previous_figures is None:
+        typer.echo(
+            f"warning: --previous {previous} is not a readable DAKL file; the report shows "
+            "no comparison (P01, P04, P05 not judged)",
+            err=True,
+        )
     typer.echo(render_summary(result, lang.value, suppress_small=not show_small_counts))
     typer.echo(f"  {texts(lang.value)['summary_report']}: {target}")
     raise SystemExit(int(ExitCode.OK if result.accepted else ExitCode.REJECTED))
