@@ -242,13 +242,22 @@ def _sorted_nights(nights: pl.DataFrame) -> pl.LazyFrame:
         .collect()
         .row(0, named=True)
     )
-    pairs = (nights["group"] % 100_000_000).unique().sort()
+    groups = (
+        nights["group"].unique(maintain_order=True).sort()
+        if nights["group"].null_count() == 0
+        else None
+    )
+    pairs = ((groups if groups is not None else nights["group"]) % 100_000_000).unique().sort()
     packable = bounds["lo"] is not None and (
         bounds["hi"] - bounds["lo"] < 1 << 14
         and bounds["persons"] < 1 << 31
         and pairs.len() <= 1 << 12
         and bounds["sources"] < 1 << 6
     )
+    if packable and groups is not None:
+        dense = _dense_sorted_nights(nights, groups, lo=bounds["lo"], hi=bounds["hi"])
+        if dense is not None:
+            return dense
     if not packable:
         return base.select(
             "_i",
@@ -269,6 +278,50 @@ def _sorted_nights(nights: pl.DataFrame) -> pl.LazyFrame:
         .sort("_packed", maintain_order=True)
         .select(
             "_i", "group", _key=pl.col("_packed") // (1 << 14), _day=pl.col("_packed") % (1 << 14)
+        )
+    )
+
+
+def _dense_sorted_nights(
+    nights: pl.DataFrame, groups: pl.Series, *, lo: int, hi: int
+) -> pl.LazyFrame | None:
+    """`_sorted_nights` in the same order — group, source, day, input position — with the
+    group as its index among the (sorted) groups present, so that the input position fits in
+    the same Int64: every key is unique and a plain sort of one column does, no stable sort of
+    a frame. None when the four do not fit in 63 bits (or a column has nulls)."""
+    n = nights.height
+    if nights["_src"].null_count() or nights["startdatum"].null_count() or n == 0:
+        return None
+    sources = int(nights["_src"].max())
+    if sources < 0:
+        return None
+    w_i = max(1, (n - 1).bit_length())
+    w_d = max(1, (hi - lo).bit_length())
+    w_s = max(1, sources.bit_length())
+    w_g = max(1, (groups.len() - 1).bit_length())
+    if w_i + w_d + w_s + w_g > 63:
+        return None
+    index = pl.int_range(groups.len(), dtype=pl.Int64, eager=True)
+    packed = (
+        nights.select(
+            pl.col("group").replace_strict(groups, index, return_dtype=pl.Int64)
+            * (1 << (w_s + w_d + w_i))
+            + pl.col("_src").cast(pl.Int64) * (1 << (w_d + w_i))
+            + (pl.col("startdatum").cast(pl.Int64) - lo) * (1 << w_i)
+            + pl.int_range(pl.len(), dtype=pl.Int64)
+        )
+        .to_series()
+        .sort()
+    )
+    return (
+        packed.alias("_packed")
+        .to_frame()
+        .lazy()
+        .select(
+            _i=pl.col("_packed") % (1 << w_i),
+            group=pl.lit(groups).gather(pl.col("_packed") // (1 << (w_s + w_d + w_i))),
+            _key=pl.col("_packed") // (1 << (w_d + w_i)),
+            _day=pl.col("_packed") // (1 << w_i) % (1 << w_d),
         )
     )
 
