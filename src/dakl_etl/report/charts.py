@@ -10,9 +10,12 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import matplotlib as mpl
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
@@ -48,30 +51,42 @@ def _svg(fig: Figure, prefix: str) -> str:
     return re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r"<svg\1", text, count=1)
 
 
-def _shown(values: Sequence[int], small: int | None) -> tuple[list[int], list[bool]]:
-    """Values to draw and which of them are suppressed small counts (drawn at `small`)."""
-    if small is None:
-        return list(values), [False] * len(values)
-    hidden = [0 < v < small for v in values]
-    return [small if h else v for v, h in zip(values, hidden, strict=True)], hidden
+class Series(NamedTuple):
+    """One bar per label: its counts, colour and, per count, what the tables hide of it."""
+
+    name: str
+    values: Sequence[int]
+    colour: str
+    states: Sequence[str | None] = ()  # None shown, "small" (< n) or "masked" (x)
+
+
+def _shown(series: Series, small: int | None) -> tuple[list[int], list[str | None]]:
+    """Heights to draw: a small count at `small` (hatched), a masked one not at all."""
+    states = list(series.states) or [None] * len(series.values)
+    drawn = [
+        (small or 0) if state == "small" else 0 if state == "masked" else v
+        for v, state in zip(series.values, states, strict=True)
+    ]
+    return drawn, states
 
 
 def bars(
     labels: Sequence[str],
-    series: Sequence[tuple[str, Sequence[int], str]],
+    series: Sequence[Series],
     *,
     small: int | None,
     small_label: str,
     name: str,
+    masked_label: str = "x",
     horizontal: bool = False,
     height_in: float = 2.6,
 ) -> str:
-    """Grouped bars: one group per label, one bar per (name, values, colour) series.
+    """Grouped bars: one group per label, one bar per series.
 
     `name` makes the SVG's element ids unique within the page.
 
-    With `small`, counts between 1 and small-1 are drawn hatched at height `small`, so the chart
-    does not show what the tables hide.
+    A count the tables show as "< n" is drawn hatched at height `small`; one they show as "x"
+    gets no bar, only an "x" at its foot: the chart must not show what the tables hide.
     """
     with mpl.rc_context(_STYLE):
         fig = Figure(figsize=(WIDTH_IN, height_in))
@@ -79,18 +94,31 @@ def bars(
         n = max(len(series), 1)
         width = 0.8 / n
         positions = list(range(len(labels)))
-        any_hidden = False
-        for i, (series_name, values, colour) in enumerate(series):
-            drawn, hidden = _shown(values, small)
-            any_hidden |= any(hidden)
+        any_small = any_masked = False
+        for i, s in enumerate(series):
+            drawn, states = _shown(s, small)
+            any_small |= "small" in states
+            any_masked |= "masked" in states
             offsets = [p - 0.4 + width * (i + 0.5) for p in positions]
             draw = ax.barh if horizontal else ax.bar
-            patches = draw(offsets, drawn, width, label=series_name, color=colour)
-            for patch, h in zip(patches, hidden, strict=True):
-                if h:
+            patches = draw(offsets, drawn, width, label=s.name, color=s.colour)
+            for patch, state, at in zip(patches, states, offsets, strict=True):
+                if state == "small":
                     patch.set_hatch("///")
                     patch.set_facecolor("white")
-                    patch.set_edgecolor(colour)
+                    patch.set_edgecolor(s.colour)
+                elif state == "masked":
+                    xy = (0, at) if horizontal else (at, 0)
+                    ax.annotate(
+                        "x",
+                        xy,
+                        xytext=(3, 0) if horizontal else (0, 2),
+                        textcoords="offset points",
+                        ha="left" if horizontal else "center",
+                        va="center" if horizontal else "bottom",
+                        color=s.colour,
+                        fontsize=8,
+                    )
         # Counts: whole numbers on the value axis (no 17.5 persons, no decimal point to localise).
         (ax.xaxis if horizontal else ax.yaxis).set_major_locator(MaxNLocator(integer=True))
         if horizontal:
@@ -101,11 +129,14 @@ def bars(
         else:
             ax.set_xticks(positions, labels)
         # Legend from the series' colours: a series whose first bar is hatched stays solid here.
-        handles = [Patch(color=colour) for _, _, colour in series]
-        names = [series_name for series_name, _, _ in series]
-        if any_hidden:
+        handles: list[Artist] = [Patch(color=s.colour) for s in series]
+        names = [s.name for s in series]
+        if any_small:
             handles.append(Patch(facecolor="white", edgecolor="#555555", hatch="///"))
             names.append(small_label)
+        if any_masked:
+            handles.append(Line2D([], [], linestyle="none", marker="x", color="#555555"))
+            names.append(masked_label)
         if len(names) > 1:
             ax.legend(
                 handles,

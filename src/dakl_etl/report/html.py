@@ -1,7 +1,8 @@
 """Render a DeliveryReport as one self-contained HTML page (Jinja2 template, inline CSS and SVG).
 
-The page is forwarded to people outside the team: it holds aggregates only, and counts from 1
-to `small_count_threshold - 1` show as "< 5" unless the caller switches that off.
+The page is forwarded to people outside the team: it holds aggregates only, counts from 1 to
+`small_count_threshold - 1` show as "< 5" and counts that would give one of those away as "x"
+(`suppression`), unless the caller switches that off.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from dataclasses import dataclass, field
 from importlib import metadata
 
 import jinja2
-import polars as pl
 
 from dakl_etl.protocol.rules import RULES
 from dakl_etl.report import charts, i18n
@@ -28,6 +28,19 @@ from dakl_etl.report.figures import (
 )
 from dakl_etl.report.i18n import Lang
 from dakl_etl.report.signals import Signal
+from dakl_etl.report.suppression import (
+    MASKED,
+    SMALL,
+    Cell,
+    Masked,
+    gemeente_cell,
+    length_cell,
+    mask_figures,
+    month_cell,
+    reden_cell,
+    type_cell,
+    waiting_cell,
+)
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("dakl_etl.report", "templates"),
@@ -52,15 +65,12 @@ class Table:
 
 
 class NumberFormat:
-    """Numbers in the page's language, with small-count suppression."""
+    """Numbers in the page's language; hidden counts as "< 5" or "x" (see `suppression`)."""
 
     def __init__(self, lang: Lang, small: int | None) -> None:
         self.lang = lang
         self.small = small
         self.t = i18n.texts(lang)
-
-    def hidden(self, n: int | None) -> bool:
-        return self.small is not None and n is not None and 0 < n < self.small
 
     def int(self, n: int | None) -> str:
         if n is None:
@@ -68,19 +78,23 @@ class NumberFormat:
         text = f"{n:,}"
         return text.replace(",", ".") if self.lang == "nl" else text
 
-    def count(self, n: int | None) -> str:
-        if self.hidden(n):
-            return self.t["small"].format(n=self.small)
-        return self.int(n)
+    def shown(self, masked: Masked, cell: Cell) -> str:
+        state = masked.state(cell)
+        if state == SMALL:
+            return self.t["small"].format(n=masked.small)
+        if state == MASKED:
+            return self.t["masked"]
+        return self.int(masked.value(cell))
 
-    def change(self, now: int, before: int) -> str:
-        if self.hidden(now) or self.hidden(before):
+    def change(self, now: int, before: int, hidden: bool = False) -> str:
+        """Empty when either side is hidden: a shown count and the change give the other."""
+        if hidden:
             return ""
         diff = now - before
         return ("+" if diff > 0 else "−" if diff < 0 else "") + self.int(abs(diff))
 
-    def pct(self, now: int, before: int) -> str:
-        if self.hidden(now) or self.hidden(before) or not before:
+    def pct(self, now: int, before: int, hidden: bool = False) -> str:
+        if hidden or not before:
             return ""
         value = f"{(now - before) / before:+.1%}".replace("-", "−")
         return value.replace(".", ",") if self.lang == "nl" else value
@@ -98,6 +112,16 @@ def small_limit(report: DeliveryReport, suppress_small: bool) -> int | None:
     return n if suppress_small and n > 1 else None
 
 
+def masks(report: DeliveryReport, suppress_small: bool) -> tuple[Masked, Masked | None]:
+    """What every rendering hides of this delivery and of the previous one: decided once."""
+    small = small_limit(report, suppress_small)
+    before = report.previous_figures
+    return (
+        mask_figures(report.now.figures, small),
+        mask_figures(before, small) if before is not None else None,
+    )
+
+
 def _compare_headers(f: NumberFormat, names: Sequence[str], with_previous: bool) -> list[str]:
     if not with_previous:
         return list(names)
@@ -107,23 +131,29 @@ def _compare_headers(f: NumberFormat, names: Sequence[str], with_previous: bool)
     return out
 
 
-def _compare_cells(f: NumberFormat, now: Sequence[int], before: Sequence[int] | None) -> list[str]:
+def _compare_cells(
+    f: NumberFormat, cells: Sequence[Cell], now: Masked, before: Masked | None
+) -> list[str]:
     if before is None:
-        return [f.count(n) for n in now]
+        return [f.shown(now, c) for c in cells]
     out = []
-    for n, b in zip(now, before, strict=True):
-        out += [f.count(n), f.count(b), f.change(n, b)]
+    for c in cells:
+        change = f.change(now.value(c), before.value(c), now.hidden(c) or before.hidden(c))
+        out += [f.shown(now, c), f.shown(before, c), change]
     return out
 
 
-def _lookup(frame: pl.DataFrame, key: str, value: str, columns: Sequence[str]) -> list[int]:
-    hit = frame.filter(frame[key] == value)
-    if not hit.height:
-        return [0] * len(columns)
-    return [int(hit[c][0]) for c in columns]
+@dataclass(frozen=True)
+class _Side:
+    """This delivery's and the previous one's figures, with what the page hides of each."""
+
+    now: Figures
+    before: Figures | None
+    m: Masked
+    mb: Masked | None
 
 
-def _key_table(f: NumberFormat, now: Figures, before: Figures | None) -> Table:
+def _key_table(f: NumberFormat, s: _Side) -> Table:
     names = (
         "rows",
         "persons_bsn",
@@ -137,24 +167,34 @@ def _key_table(f: NumberFormat, now: Figures, before: Figures | None) -> Table:
         "gemeenten",
     )
     headers = [f.t["figure"], f.t["now"]]
-    if before:
+    if s.before:
         headers += [f.t["before"], f.t["change"], f.t["change_pct"]]
     table = Table(headers, [False] + [True] * (len(headers) - 1))
-    k, p = now.key.as_dict(), before.key.as_dict() if before else None
+    k, p = s.now.key.as_dict(), s.before.key.as_dict() if s.before else None
     for name in names:
         if name == "rows_invalid_bsn" and not k[name] and not (p and p[name]):
             continue
-        # The number of municipalities says nothing about persons: never suppressed.
-        g = NumberFormat(f.lang, None) if name == "gemeenten" else f
-        cells = [f.t[f"k_{name}"], g.count(k[name])]
-        if p is not None:
-            cells += [g.count(p[name]), g.change(k[name], p[name]), g.pct(k[name], p[name])]
+        if name == "gemeenten":
+            # The number of municipalities says nothing about persons: never suppressed.
+            cells = [f.t[f"k_{name}"], f.int(k[name])]
+            if p is not None:
+                cells += [f.int(p[name]), f.change(k[name], p[name]), f.pct(k[name], p[name])]
+        else:
+            cell = ("key", name)
+            cells = [f.t[f"k_{name}"], f.shown(s.m, cell)]
+            if p is not None and s.mb is not None:
+                hidden = s.m.hidden(cell) or s.mb.hidden(cell)
+                cells += [
+                    f.shown(s.mb, cell),
+                    f.change(k[name], p[name], hidden),
+                    f.pct(k[name], p[name], hidden),
+                ]
         table.add(cells, "key" if name in {"rows", "persons_bsn"} else "")
     return table
 
 
-def _type_table(f: NumberFormat, now: Figures, before: Figures | None) -> Table:
-    cols = ("rows", "persons")
+def _type_table(f: NumberFormat, s: _Side) -> Table:
+    now, before = s.now, s.before
     headers = [f.t["type"], *_compare_headers(f, [f.t["rows"], f.t["persons"]], bool(before))]
     table = Table(headers, [False] + [True] * (len(headers) - 1))
     keys = now.per_type.select("level", "code").rows()
@@ -164,12 +204,7 @@ def _type_table(f: NumberFormat, now: Figures, before: Figures | None) -> Table:
     # ethos rows first within their category, the total at the very end
     keys.sort(key=lambda k: (k[0] == "total", k[1][:2], order[k[0]], k[1]))
     for level, code in keys:
-        values = _lookup(now.per_type.filter(now.per_type["level"] == level), "code", code, cols)
-        prev = (
-            _lookup(before.per_type.filter(before.per_type["level"] == level), "code", code, cols)
-            if before is not None
-            else None
-        )
+        cells = [type_cell(level, code, "rows"), type_cell(level, code, "persons")]
         if level == "total":
             label = f.t["total"]
         elif level == "ethos":
@@ -178,27 +213,24 @@ def _type_table(f: NumberFormat, now: Figures, before: Figures | None) -> Table:
             label = (
                 f"{code} {i18n.type_label(code, f.lang)}" if code != INVALID else f.t["ethos_other"]
             )
-        table.add([label, *_compare_cells(f, values, prev)], level)
+        table.add([label, *_compare_cells(f, cells, s.m, s.mb)], level)
     return table
 
 
-def _gemeente_table(f: NumberFormat, report: DeliveryReport) -> Table:
-    now, before = report.now.figures, report.previous_figures
-    cols = ("rows", "persons")
+def _gemeente_table(f: NumberFormat, s: _Side, names: dict[str, str]) -> Table:
     headers = [
         f.t["gemeentecode"],
         f.t["gemeente"],
-        *_compare_headers(f, [f.t["rows"], f.t["persons"]], bool(before)),
+        *_compare_headers(f, [f.t["rows"], f.t["persons"]], bool(s.before)),
     ]
     table = Table(headers, [False, False] + [True] * (len(headers) - 2))
-    codes = now.per_gemeente["gemeentecode"].to_list()
-    if before is not None:
-        codes = sorted(set(codes) | set(before.per_gemeente["gemeentecode"].to_list()))
+    codes = s.now.per_gemeente["gemeentecode"].to_list()
+    if s.before is not None:
+        codes = sorted(set(codes) | set(s.before.per_gemeente["gemeentecode"].to_list()))
     for code in codes:
-        values = _lookup(now.per_gemeente, "gemeentecode", code, cols)
-        prev = _lookup(before.per_gemeente, "gemeentecode", code, cols) if before else None
-        name = report.gemeente_names.get(code, f.t["unknown_gemeente"])
-        table.add([code, name, *_compare_cells(f, values, prev)])
+        cells = [gemeente_cell(code, "rows"), gemeente_cell(code, "persons")]
+        name = names.get(code, f.t["unknown_gemeente"])
+        table.add([code, name, *_compare_cells(f, cells, s.m, s.mb)])
     return table
 
 
@@ -208,17 +240,15 @@ def _period_label(f: NumberFormat, period: str, year: int) -> str:
     return f.t[f"p_{period}"].format(year=year)
 
 
-def _month_table(f: NumberFormat, now: Figures, before: Figures | None) -> Table:
-    cols = ("starts", "ends")
-    headers = [f.t["period"], *_compare_headers(f, [f.t["starts"], f.t["ends"]], bool(before))]
+def _month_table(f: NumberFormat, s: _Side) -> Table:
+    headers = [f.t["period"], *_compare_headers(f, [f.t["starts"], f.t["ends"]], bool(s.before))]
     table = Table(headers, [False] + [True] * (len(headers) - 1))
-    periods = set(now.per_month["period"].to_list())
-    if before is not None:
-        periods |= set(before.per_month["period"].to_list())
+    periods = set(s.now.per_month["period"].to_list())
+    if s.before is not None:
+        periods |= set(s.before.per_month["period"].to_list())
     for period in (p for p in PERIODS if p in periods):
-        values = _lookup(now.per_month, "period", period, cols)
-        prev = _lookup(before.per_month, "period", period, cols) if before else None
-        table.add([_period_label(f, period, now.year), *_compare_cells(f, values, prev)])
+        cells = [month_cell(period, "starts"), month_cell(period, "ends")]
+        table.add([_period_label(f, period, s.now.year), *_compare_cells(f, cells, s.m, s.mb)])
     return table
 
 
@@ -229,58 +259,52 @@ def _ethos_columns(now: Figures, before: Figures | None) -> list[str]:
     return columns
 
 
-def _length_table(f: NumberFormat, now: Figures, before: Figures | None) -> Table:
-    columns = _ethos_columns(now, before)
+def _length_table(f: NumberFormat, s: _Side) -> Table:
+    columns = _ethos_columns(s.now, s.before)
     names = [i18n.ethos_label(c, f.lang).split(":")[0] for c in columns]
-    headers = [f.t["bucket"], *_compare_headers(f, names, bool(before))]
+    headers = [f.t["bucket"], *_compare_headers(f, names, bool(s.before))]
     table = Table(headers, [False] + [True] * (len(headers) - 1))
     buckets = [b for b, _ in LENGTH_BUCKETS] + ["unknown", "invalid"]
-    present = set(now.lengths["bucket"].to_list())
-    if before is not None:
-        present |= set(before.lengths["bucket"].to_list())
-
-    def values(frame, bucket):
-        return [
-            _lookup(frame, "bucket", bucket, [c])[0] if c in frame.columns else 0 for c in columns
-        ]
-
+    present = set(s.now.lengths["bucket"].to_list())
+    if s.before is not None:
+        present |= set(s.before.lengths["bucket"].to_list())
     for bucket in (b for b in buckets if b in present):
         label = f.t[f"p_{bucket}"].format(year="") if bucket in {"unknown", "invalid"} else bucket
-        prev = values(before.lengths, bucket) if before is not None else None
-        table.add([label, *_compare_cells(f, values(now.lengths, bucket), prev)])
+        cells = [length_cell(bucket, c) for c in columns]
+        table.add([label, *_compare_cells(f, cells, s.m, s.mb)])
     return table
 
 
-def _waiting_table(f: NumberFormat, now: Figures, before: Figures | None) -> Table:
-    headers = [f.t["waiting_bucket"], *_compare_headers(f, [f.t["rows"]], bool(before))]
+def _waiting_table(f: NumberFormat, s: _Side) -> Table:
+    headers = [f.t["waiting_bucket"], *_compare_headers(f, [f.t["rows"]], bool(s.before))]
     table = Table(headers, [False] + [True] * (len(headers) - 1))
     buckets = [b for b, _ in WAITING_BUCKETS] + ["none", "invalid"]
-    present = set(now.waiting["bucket"].to_list())
-    if before is not None:
-        present |= set(before.waiting["bucket"].to_list())
+    present = set(s.now.waiting["bucket"].to_list())
+    if s.before is not None:
+        present |= set(s.before.waiting["bucket"].to_list())
     for bucket in (b for b in buckets if b in present):
         label = f.t.get(f"w_{bucket}", bucket)
-        prev = _lookup(before.waiting, "bucket", bucket, ["rows"]) if before else None
-        table.add(
-            [label, *_compare_cells(f, _lookup(now.waiting, "bucket", bucket, ["rows"]), prev)]
-        )
+        table.add([label, *_compare_cells(f, [waiting_cell(bucket)], s.m, s.mb)])
     return table
 
 
-def _reden_table(f: NumberFormat, now: Figures, before: Figures | None) -> Table:
-    headers = [f.t["reden_code"], f.t["reden"], *_compare_headers(f, [f.t["rows"]], bool(before))]
+def _reden_table(f: NumberFormat, s: _Side) -> Table:
+    headers = [
+        f.t["reden_code"],
+        f.t["reden"],
+        *_compare_headers(f, [f.t["rows"]], bool(s.before)),
+    ]
     table = Table(headers, [False, False] + [True] * (len(headers) - 2))
-    codes = set(now.reden["reden"].to_list())
-    if before is not None:
-        codes |= set(before.reden["reden"].to_list())
+    codes = set(s.now.reden["reden"].to_list())
+    if s.before is not None:
+        codes |= set(s.before.reden["reden"].to_list())
     for code in (c for c in REDEN_LABELS if c in codes):
-        prev = _lookup(before.reden, "reden", code, ["rows"]) if before else None
         shown_code = code if code.isdigit() else ""
         table.add(
             [
                 shown_code,
                 i18n.reden_label(code, f.lang),
-                *_compare_cells(f, _lookup(now.reden, "reden", code, ["rows"]), prev),
+                *_compare_cells(f, [reden_cell(code)], s.m, s.mb),
             ]
         )
     return table
@@ -377,37 +401,25 @@ def _short(label: str, width: int = 34) -> str:
     return label if len(label) <= width else label[: width - 1] + "…"
 
 
-def _charts(f: NumberFormat, report: DeliveryReport) -> list[tuple[str, str, str]]:
-    """(heading key, alt text, svg) per chart."""
-    now = report.now.figures
-    before = report.previous_figures
+def _charts(f: NumberFormat, s: _Side) -> list[tuple[str, str, str]]:
+    """(heading key, alt text, svg) per chart; a count hidden in a table is hidden here too."""
+    now, before = s.now, s.before
     small_label = f.t["small"].format(n=f.small) if f.small else ""
+    masked_label = f.t["masked_chart"]
     now_name, before_name = f.t["now"], f.t["before"]
 
-    def series(frame, key, labels, column):
-        return [_lookup(frame, key, label, [column])[0] for label in labels]
+    def series(name: str, masked: Masked, cells: list[Cell], colour: str) -> charts.Series:
+        return charts.Series(
+            name, [masked.value(c) for c in cells], colour, [masked.state(c) for c in cells]
+        )
 
     out = []
     types = [c for c in now.per_type.filter(now.per_type["level"] == "type")["code"].to_list()]
-    per_type = [
-        (
-            f"{f.t['persons']} – {now_name}",
-            series(now.per_type.filter(now.per_type["level"] == "type"), "code", types, "persons"),
-            charts.NOW_COLOUR,
-        )
-    ]
-    if before is not None:
+    type_cells = [type_cell("type", c, "persons") for c in types]
+    per_type = [series(f"{f.t['persons']} – {now_name}", s.m, type_cells, charts.NOW_COLOUR)]
+    if s.mb is not None:
         per_type.append(
-            (
-                f"{f.t['persons']} – {before_name}",
-                series(
-                    before.per_type.filter(before.per_type["level"] == "type"),
-                    "code",
-                    types,
-                    "persons",
-                ),
-                charts.PREVIOUS_COLOUR,
-            )
+            series(f"{f.t['persons']} – {before_name}", s.mb, type_cells, charts.PREVIOUS_COLOUR)
         )
     out.append(
         (
@@ -423,6 +435,7 @@ def _charts(f: NumberFormat, report: DeliveryReport) -> list[tuple[str, str, str
                 per_type,
                 small=f.small,
                 small_label=small_label,
+                masked_label=masked_label,
                 horizontal=True,
                 name="type",
                 height_in=0.22 * len(types) * (1.6 if before is not None else 1) + 0.6,
@@ -431,32 +444,37 @@ def _charts(f: NumberFormat, report: DeliveryReport) -> list[tuple[str, str, str
     )
 
     months = list(MONTHS)
+    starts = [month_cell(m, "starts") for m in months]
     month_series = [
-        (f.t["starts"], series(now.per_month, "period", months, "starts"), charts.NOW_COLOUR),
-        (f.t["ends"], series(now.per_month, "period", months, "ends"), charts.SECOND_COLOUR),
+        series(f.t["starts"], s.m, starts, charts.NOW_COLOUR),
+        series(f.t["ends"], s.m, [month_cell(m, "ends") for m in months], charts.SECOND_COLOUR),
     ]
-    if before is not None:
+    if s.mb is not None:
         month_series.append(
-            (
-                f"{f.t['starts']} – {before_name}",
-                series(before.per_month, "period", months, "starts"),
-                charts.PREVIOUS_COLOUR,
-            )
+            series(f"{f.t['starts']} – {before_name}", s.mb, starts, charts.PREVIOUS_COLOUR)
         )
     out.append(
         (
             "per_month",
             f.t["charts_alt_month"],
-            charts.bars(months, month_series, small=f.small, small_label=small_label, name="month"),
+            charts.bars(
+                months,
+                month_series,
+                small=f.small,
+                small_label=small_label,
+                masked_label=masked_label,
+                name="month",
+            ),
         )
     )
 
     buckets = [b for b, _ in LENGTH_BUCKETS]
     colours = (charts.NOW_COLOUR, charts.SECOND_COLOUR, charts.PREVIOUS_COLOUR)
     length_series = [
-        (
+        series(
             i18n.ethos_label(c, f.lang).split(":")[0],
-            series(now.lengths, "bucket", buckets, c),
+            s.m,
+            [length_cell(b, c) for b in buckets],
             colour,
         )
         for c, colour in zip(
@@ -468,17 +486,21 @@ def _charts(f: NumberFormat, report: DeliveryReport) -> list[tuple[str, str, str
             "lengths",
             f.t["charts_alt_length"],
             charts.bars(
-                buckets, length_series, small=f.small, small_label=small_label, name="length"
+                buckets,
+                length_series,
+                small=f.small,
+                small_label=small_label,
+                masked_label=masked_label,
+                name="length",
             ),
         )
     )
 
     waits = [b for b, _ in WAITING_BUCKETS]
-    wait_series = [(now_name, series(now.waiting, "bucket", waits, "rows"), charts.NOW_COLOUR)]
-    if before is not None:
-        wait_series.append(
-            (before_name, series(before.waiting, "bucket", waits, "rows"), charts.PREVIOUS_COLOUR)
-        )
+    wait_cells = [waiting_cell(b) for b in waits]
+    wait_series = [series(now_name, s.m, wait_cells, charts.NOW_COLOUR)]
+    if s.mb is not None:
+        wait_series.append(series(before_name, s.mb, wait_cells, charts.PREVIOUS_COLOUR))
     out.append(
         (
             "waiting",
@@ -488,6 +510,7 @@ def _charts(f: NumberFormat, report: DeliveryReport) -> list[tuple[str, str, str
                 wait_series,
                 small=f.small,
                 small_label=small_label,
+                masked_label=masked_label,
                 name="waiting",
             ),
         )
@@ -509,7 +532,7 @@ def render_html(report: DeliveryReport, *, lang: Lang = "nl", suppress_small: bo
     small = small_limit(report, suppress_small)
     f = NumberFormat(lang, small)
     now = report.now.figures
-    before = report.previous_figures
+    side = _Side(now, report.previous_figures, *masks(report, suppress_small))
     medians = ", ".join(
         f"{i18n.ethos_label(c, lang).split(':')[0]} {f.number(m)} {f.t['days']}"
         for c, m in now.length_median.items()
@@ -523,18 +546,18 @@ def render_html(report: DeliveryReport, *, lang: Lang = "nl", suppress_small: bo
         "accepted": report.accepted,
         "findings": _findings_table(f, report),
         "truncated": bool(report.validation.truncated),
-        "key": _key_table(f, now, before),
-        "per_type": _type_table(f, now, before),
-        "per_gemeente": _gemeente_table(f, report),
-        "per_month": _month_table(f, now, before),
-        "lengths": _length_table(f, now, before),
+        "key": _key_table(f, side),
+        "per_type": _type_table(f, side),
+        "per_gemeente": _gemeente_table(f, side, report.gemeente_names),
+        "per_month": _month_table(f, side),
+        "lengths": _length_table(f, side),
         "lengths_note": f.t["lengths_note"].format(medians=medians),
-        "waiting": _waiting_table(f, now, before),
+        "waiting": _waiting_table(f, side),
         "waiting_note": f.t["waiting_note"].format(median=f.number(now.waiting_median)),
-        "reden": _reden_table(f, now, before),
+        "reden": _reden_table(f, side),
         "signals": _signal_table(f, report),
         "signals_line": signals_line(report, lang),
-        "charts": {key: (alt, svg) for key, alt, svg in _charts(f, report)},
+        "charts": {key: (alt, svg) for key, alt, svg in _charts(f, side)},
         "small_note": f.t["small_note"].format(n=small, m=small - 1) if small else "",
     }
     return _ENV.get_template("report.html.j2").render(context)

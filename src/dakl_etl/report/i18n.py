@@ -112,9 +112,12 @@ _NL = {
     "not_judged": "niet beoordeeld (vorige levering nodig)",
     "none": "geen",
     "small": "< {n}",
+    "masked": "x",
+    "masked_chart": "x: verborgen",
     "small_note": (
         "Aantallen van 1 tot en met {m} worden getoond als \u201c< {n}\u201d, zodat dit rapport "
-        "doorgestuurd kan worden."
+        "doorgestuurd kan worden. Een \u201cx\u201d verbergt een groter aantal dat samen met "
+        "het totaal zo'n klein aantal zou verraden."
     ),
     "charts_alt_month": "Grafiek: starts en beëindigingen per maand",
     "charts_alt_length": "Grafiek: duur van de trajecten per categorie",
@@ -250,8 +253,12 @@ _EN = {
     "not_judged": "not judged (needs a previous delivery)",
     "none": "none",
     "small": "< {n}",
+    "masked": "x",
+    "masked_chart": "x: hidden",
     "small_note": (
-        "Counts from 1 to {m} are shown as \u201c< {n}\u201d so that this report can be forwarded."
+        "Counts from 1 to {m} are shown as \u201c< {n}\u201d so that this report can be forwarded. "
+        "An \u201cx\u201d hides a larger count that, together with the total, would give such a "
+        "small count away."
     ),
     "charts_alt_month": "Chart: starts and ends per month",
     "charts_alt_length": "Chart: length of the episodes per category",

@@ -6,6 +6,7 @@ from dakl_etl.report import i18n
 from dakl_etl.report.build import DeliveryReport
 from dakl_etl.report.html import (
     NumberFormat,
+    masks,
     signal_detail,
     signals_line,
     small_limit,
@@ -43,14 +44,20 @@ def render_summary(
     lines = [head, f"  {t['verdict']}: {verdict_text(report, lang)}"]
     key = now.figures.key.as_dict()
     before = report.previous_figures.key.as_dict() if report.previous_figures else None
+    m, mb = masks(report, suppress_small)  # the page's: a count hidden there is hidden here
     width = max(len(t[f"k_{k}"]) for k in _KEYS)
     for name in _KEYS:
-        g = NumberFormat(lang, None) if name == "gemeenten" else f  # not a count of persons
-        line = f"  {t[f'k_{name}']:<{width}}  {g.count(key[name]):>10}"
-        if before is not None:
-            change = g.change(key[name], before[name])
+        cell = ("key", name)
+        if name == "gemeenten":  # not a count of persons: never suppressed
+            shown, hidden = f.int(key[name]), False
+        else:
+            shown, hidden = f.shown(m, cell), m.hidden(cell)
+        line = f"  {t[f'k_{name}']:<{width}}  {shown:>10}"
+        if before is not None and mb is not None:
+            was = f.int(before[name]) if name == "gemeenten" else f.shown(mb, cell)
+            change = f.change(key[name], before[name], hidden or mb.hidden(cell))
             change = f", {change}" if change else ""
-            line += f"  ({t['before'].lower()} {g.count(before[name])}{change})"
+            line += f"  ({t['before'].lower()} {was}{change})"
         lines.append(line)
     lines.append(f"  {signals_line(report, lang)}")
     lines += [f"    {s.id} {t[s.id]}: {signal_detail(s, lang)}" for s in report.fired]
