@@ -134,7 +134,7 @@ def test_validation_errors_block_the_delivery_but_rejects_and_ledger_are_written
 
 
 def test_unbalanced_ledger_refuses_to_write(tmp_path, monkeypatch):
-    real = run_module.derive
+    real = run_module.combine
 
     def lossy(*args, **kwargs):
         derived = real(*args, **kwargs)
@@ -144,7 +144,7 @@ def test_unbalanced_ledger_refuses_to_write(tmp_path, monkeypatch):
         derived.ledger["balanced"] = False
         return derived
 
-    monkeypatch.setattr(run_module, "derive", lossy)
+    monkeypatch.setattr(run_module, "combine", lossy)
     with pytest.raises(LedgerUnbalanced, match="does not balance"):
         run(SAMPLE, out=tmp_path, now=NOW)
     assert [p.name for p in tmp_path.iterdir()] == ["ledger_regioVoorbeeld.json"]

@@ -26,7 +26,7 @@ from dakl_etl.protocol.fields import TIMEZONE
 from dakl_etl.protocol.findings import Report
 from dakl_etl.reference import Gemeenten, ReferenceError, load_gemeenten
 from dakl_etl.sources import read_source
-from dakl_etl.transforms.delivery import Derived, derive
+from dakl_etl.transforms.delivery import Derived, Settings, SourcePart, combine, reduce_source
 from dakl_etl.transforms.episodes import EpisodeSettings
 from dakl_etl.transforms.ledger import unbalanced_sources
 from dakl_etl.validation import validate_bytes
@@ -183,19 +183,20 @@ def run_into(
         with _writing(directory):
             directory.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
     gemeenten = load_reference(pipeline)
-    frames = _read_sources(pipeline, gemeenten)
-    timings["open_sources"] = time.perf_counter() - t0
-
-    t = time.perf_counter()
-    derived = derive(
-        frames,
+    settings = Settings.of(
+        pipeline.sources,
         years=years,
         now=now,
         settings=episode_settings(pipeline),
         invalid_bsn=pipeline.persons.invalid_bsn,
-        release_sources=True,
     )
-    timings["read_and_derive"] = time.perf_counter() - t
+    parts = _read_sources(pipeline, gemeenten, settings)
+    timings["read_and_reduce_sources"] = time.perf_counter() - t0
+
+    t = time.perf_counter()
+    derived = combine(parts, settings)
+    del parts
+    timings["derive"] = time.perf_counter() - t
     timings.update({f"derive.{k}": v for k, v in derived.timings.items()})
     ledger = derived.ledger
     for name, entry in ledger["sources"].items():
@@ -296,11 +297,16 @@ def _side_by_side(work: Callable, items: list) -> list:
         return [f.result() for f in futures]
 
 
-def _read_sources(pipeline: Pipeline, gemeenten: Gemeenten) -> dict:
-    """Every source as its canonical frame, in the pipeline's order (read side by side)."""
+def _read_sources(pipeline: Pipeline, gemeenten: Gemeenten, settings: Settings) -> list:
+    """Every source read and reduced (`reduce_source`), in the pipeline's order, two side by
+    side: a source is reduced in the thread that read it, while the next is being read."""
     names = list(pipeline.sources)
-    frames = _side_by_side(lambda name: read_source(name, pipeline, gemeenten=gemeenten), names)
-    return dict(zip(names, frames, strict=True))
+
+    def read_and_reduce(position: int) -> SourcePart:
+        frame = read_source(names[position], pipeline, gemeenten=gemeenten)
+        return reduce_source(position, frame, settings)
+
+    return _side_by_side(read_and_reduce, list(range(len(names))))
 
 
 def _write_outputs(

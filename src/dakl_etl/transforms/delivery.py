@@ -1,8 +1,8 @@
 """All transforms of a run in one pure function: canonical frames in, year frames + ledger out.
 
-No I/O: the pipeline reads the sources, calls `derive`, validates and writes. One lazy plan feeds
-the rejects, the ledger counts and the registrations, collected together so the sources are
-scanned once.
+No I/O: the pipeline reads the sources, calls `derive`, validates and writes. Each source is
+reduced on its own to registrations (night rows to runs), rejects and counts, one lazy plan
+collected once; only those registrations are combined across sources and merged to episodes.
 """
 
 from __future__ import annotations
@@ -31,7 +31,12 @@ from dakl_etl.transforms.episodes import (
     screened_value,
 )
 from dakl_etl.transforms.ledger import build_ledger, registration_outcomes, row_outcomes
-from dakl_etl.transforms.persons import InvalidBsnPolicy, assign_persons, bsn_rule
+from dakl_etl.transforms.persons import (
+    InvalidBsnPolicy,
+    assign_persons,
+    bsn_rule,
+    number_other_persons,
+)
 from dakl_etl.transforms.years import DAKL_COLUMNS, in_any_year, year_frames
 
 REJECT_COLUMNS = ("source", "source_row", "outcome", "rule", "field", "value", "bsn")
@@ -56,25 +61,11 @@ class Derived:
 
 
 def prepare_rows(
-    frames: Mapping[str, pl.LazyFrame], *, invalid_bsn: InvalidBsnPolicy
-) -> pl.LazyFrame:
-    """All sources as one canonical frame with persons assigned and every reject marked."""
-    if len(frames) > MAX_SOURCES:
-        raise ConfigError(
-            f"{len(frames)} sources: a pipeline can combine at most {MAX_SOURCES}; "
-            "split the region into several pipelines"
-        )
-    if not frames:
-        combined = empty().lazy().with_columns(_src=pl.lit(0, pl.Int32))
-    else:
-        combined = pl.concat(
-            [
-                conform(f).with_columns(_src=pl.lit(i, pl.Int32))
-                for i, f in enumerate(frames.values())
-            ],
-            how="vertical",
-        )
-    return screen(assign_persons(combined, invalid_bsn=invalid_bsn))
+    frame: pl.LazyFrame, position: int, *, invalid_bsn: InvalidBsnPolicy
+) -> pl.DataFrame:
+    """One source as its canonical frame with `_src`, persons assigned and every reject marked."""
+    rows = conform(frame).with_columns(_src=pl.lit(position, pl.Int32)).collect()
+    return screen(assign_persons(rows, invalid_bsn=invalid_bsn).lazy()).collect()
 
 
 def is_delivery_candidate() -> pl.Expr:
@@ -107,6 +98,7 @@ def narrow_rows(
         "reden",
         "datum_melding",
         "v_nummer",
+        "other_key",
     )
 
 
@@ -149,7 +141,83 @@ def rejects_frame(rows: pl.LazyFrame, sources: Iterable[str]) -> pl.LazyFrame:
             ).alias("value"),
             mask_expr("bsn").alias("bsn"),
         )
-        .sort("source", "source_row")
+    )
+
+
+@dataclass
+class SourcePart:
+    """One source reduced: its registrations (night rows already runs), rejects and counts.
+    What a run keeps of a source of millions of rows is this."""
+
+    registrations: pl.DataFrame
+    rejects: pl.DataFrame
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the transforms need to know of a run besides the rows."""
+
+    sources: tuple[str, ...]  # source names in the pipeline's order (`_src` is the position)
+    years: tuple[int, ...]  # reporting years, newest first
+    today: dt.date  # the day of the moment of extraction
+    episodes: EpisodeSettings = field(default_factory=EpisodeSettings)
+    invalid_bsn: InvalidBsnPolicy = "reject"
+
+    @classmethod
+    def of(
+        cls,
+        sources: Iterable[str],
+        *,
+        years: Iterable[int],
+        now: dt.datetime | dt.date,
+        settings: EpisodeSettings | None = None,
+        invalid_bsn: InvalidBsnPolicy = "reject",
+    ) -> Settings:
+        names = tuple(sources)
+        if len(names) > MAX_SOURCES:
+            raise ConfigError(
+                f"{len(names)} sources: a pipeline can combine at most {MAX_SOURCES}; "
+                "split the region into several pipelines"
+            )
+        return cls(
+            sources=names,
+            years=tuple(sorted(set(years), reverse=True)),
+            today=now.date() if isinstance(now, dt.datetime) else now,
+            episodes=settings or EpisodeSettings(),
+            invalid_bsn=invalid_bsn,
+        )
+
+
+def reduce_source(position: int, frame: pl.LazyFrame, settings: Settings) -> SourcePart:
+    """Persons, rejects, counts and registrations of the source at `position`.
+
+    Night rows become runs here, per source, so that only registrations (a fraction of the
+    rows of a bed list) are combined across sources; persons without a valid BSN keep their
+    key as text until `number_other_persons` numbers them across sources. Sources are
+    independent here: a run reduces each one as soon as it is read, side by side.
+    """
+    names = list(settings.sources)
+    prepared = prepare_rows(frame, position, invalid_bsn=settings.invalid_bsn).lazy()
+    candidates, rejects, counts = pl.collect_all(
+        [
+            narrow_rows(prepared, settings.episodes, names),
+            rejects_frame(prepared, names),
+            prepared.select(
+                read=pl.len().cast(pl.Int64),
+                night_rows=(pl.col("granularity") == "night").sum().cast(pl.Int64),
+                invalid_bsn_rows=pl.col("bsn_invalid").sum().cast(pl.Int64),
+                invalid_bsn_delivered_as_unknown=(pl.col("bsn_invalid") & is_delivery_candidate())
+                .sum()
+                .cast(pl.Int64),
+            ),
+        ]
+    )
+    del prepared
+    return SourcePart(
+        registrations=registrations(candidates, now=settings.today, settings=settings.episodes),
+        rejects=rejects,
+        counts={**counts.row(0, named=True), "registered": candidates.height},
     )
 
 
@@ -165,44 +233,54 @@ def derive(
     """Persons, registrations, episodes, year files, rejects and ledger from canonical frames.
 
     `now` is the moment of extraction: ends after it are not yet real, night runs reaching it
-    are open. `release_sources=True` empties the `frames` dict once the rows are read, so the
-    full source frames need not stay in memory through the rest of the run.
+    are open. `release_sources=True` empties the `frames` dict as the sources are reduced, so
+    the full source frames need not stay in memory through the rest of the run.
     """
-    years = sorted(set(years), reverse=True)
-    settings = settings or EpisodeSettings()
-    today = now.date() if isinstance(now, dt.datetime) else now
-    names = list(frames)
-    source_name = pl.col("_src").replace_strict(dict(enumerate(names)), return_dtype=pl.String)
+    run = Settings.of(frames, years=years, now=now, settings=settings, invalid_bsn=invalid_bsn)
     clock = _Clock()
-    prepared = prepare_rows(frames, invalid_bsn=invalid_bsn)
-    counts_plan = prepared.select(
-        night_rows=(pl.col("granularity") == "night").sum().cast(pl.Int64),
-        invalid_bsn_rows=pl.col("bsn_invalid").sum().cast(pl.Int64),
-        invalid_bsn_delivered_as_unknown=(pl.col("bsn_invalid") & is_delivery_candidate())
-        .sum()
-        .cast(pl.Int64),
-    )
-    # One pass over the sources feeds all four (common subplans are computed once).
-    candidates, rejects, read, counts = pl.collect_all(
-        [
-            narrow_rows(prepared, settings, names),
-            rejects_frame(prepared, names),
-            prepared.group_by("_src").agg(pl.len().alias("rows")),
-            counts_plan,
-        ]
-    )
-    outcomes = row_outcomes(read.lazy(), rejects.lazy(), candidates.lazy(), names).collect()
-    del prepared
+    parts = []
+    for position, name in enumerate(run.sources):
+        parts.append(reduce_source(position, frames[name], run))
+        if release_sources and isinstance(frames, MutableMapping):
+            frames[name] = empty().lazy()
     if release_sources and isinstance(frames, MutableMapping):
         frames.clear()
-    clock.lap("read_map_persons")
-    regs = merge_episodes(
-        registrations(candidates.lazy(), now=today, settings=settings), settings=settings
+    clock.lap("reduce_sources")
+    return combine(parts, run, clock=clock)
+
+
+def combine(parts: list[SourcePart], settings: Settings, *, clock: _Clock | None = None) -> Derived:
+    """The reduced sources (`reduce_source`, in the pipeline's order) merged into episodes,
+    year files, rejects and ledger."""
+    clock = clock or _Clock()
+    names = list(settings.sources)
+    source_name = pl.col("_src").replace_strict(dict(enumerate(names)), return_dtype=pl.String)
+    rejects = pl.concat(
+        [p.rejects for p in parts] or [rejects_frame(_no_rows().lazy(), names).collect()],
+        how="vertical",
+    ).sort("source", "source_row")
+    outcomes = row_outcomes(
+        [p.counts["read"] for p in parts],
+        rejects.lazy(),
+        [p.counts["registered"] for p in parts],
+        names,
     ).collect()
-    del candidates
+    combined = pl.concat(
+        [p.registrations for p in parts]
+        or [registrations(_no_rows(), now=settings.today, settings=settings.episodes)],
+        how="vertical",
+    )
+    counts = [p.counts for p in parts]
+
+    def counted(name: str) -> int:
+        return sum(int(c[name] or 0) for c in counts)
+
+    regs = merge_episodes(number_other_persons(combined), settings=settings.episodes).collect()
+    del combined
     clock.lap("registrations")
+    years = list(settings.years)
     episodes = (
-        aggregate_episodes(regs.lazy(), precedence=bool(settings.end_date_precedence))
+        aggregate_episodes(regs.lazy(), precedence=bool(settings.episodes.end_date_precedence))
         .with_columns(delivered=in_any_year(years))
         .collect()
     )
@@ -223,15 +301,15 @@ def derive(
     )
     registered = registration_outcomes(regs.lazy(), episodes.lazy(), names).collect()
     flow = {
-        "rows_read": int(read["rows"].sum()),
-        "night_rows": counts["night_rows"][0] or 0,
+        "rows_read": counted("read"),
+        "night_rows": counted("night_rows"),
         "registrations": regs.height,
         "night_runs": int(regs["night"].sum()),
         "episodes": episodes.height,
         "episodes_delivered": int(episodes["delivered"].sum()),
         "conflicts": int(episodes["conflict"].sum()),
-        "invalid_bsn_rows": counts["invalid_bsn_rows"][0] or 0,
-        "invalid_bsn_delivered_as_unknown": counts["invalid_bsn_delivered_as_unknown"][0] or 0,
+        "invalid_bsn_rows": counted("invalid_bsn_rows"),
+        "invalid_bsn_delivered_as_unknown": counted("invalid_bsn_delivered_as_unknown"),
     }
     ledger = build_ledger(
         names,
@@ -251,6 +329,11 @@ def derive(
         counts=flow,
         timings=clock.laps,
     )
+
+
+def _no_rows() -> pl.DataFrame:
+    """`prepare_rows` of no rows: the shape of a pipeline without sources."""
+    return prepare_rows(empty().lazy(), 0, invalid_bsn="reject")
 
 
 class _Clock:

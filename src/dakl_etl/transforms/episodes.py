@@ -22,14 +22,13 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from dakl_etl.protocol.codes import TYPE_OPVANG, UNKNOWN_BSN
-from dakl_etl.transforms.persons import FIRST_OTHER_PERSON
+from dakl_etl.transforms.keys import sorted_positions
+from dakl_etl.transforms.persons import FIRST_OTHER_PERSON, GROUP_PERSON
 
 # Dates as day numbers in Int64; an open end is a day after every real one.
 _OFFSET = 1 << 23  # keeps day numbers of any real date positive
 _OPEN_DAY = (1 << 23) - 1  # ~ year 24900: later than every parseable end date
 _GROUP_SPAN = 1 << 24  # > _OFFSET + _OPEN_DAY: groups never reach into each other
-#: `group` < 2·10⁹ persons × 10⁸: a source number times this keeps sources apart in an Int64
-_SOURCE_SPAN = 200_000_000_000_000_000
 MAX_SOURCES = 45
 
 #: A registration: `_src` is the source's position in the pipeline, `group` encodes person,
@@ -38,6 +37,7 @@ REGISTRATION_COLUMNS = (
     "_src",
     "night",
     "person",
+    "other_key",
     "group",
     "v_nummer",
     "startdatum",
@@ -155,7 +155,7 @@ def group_key(*, numbers: bool = False) -> pl.Expr:
         type_n, gemeente_n = pl.col("type_number"), pl.col("gemeente_number")
     else:
         type_n, gemeente_n = _number("type_opvang"), _number("gemeentecode")
-    return pl.col("person") * 100_000_000 + type_n * 10_000 + gemeente_n
+    return pl.col("person") * GROUP_PERSON + type_n * 10_000 + gemeente_n
 
 
 def _number(column: str) -> pl.Expr:
@@ -181,7 +181,7 @@ def decode_group() -> list[pl.Expr]:
     ]
 
 
-def registrations(rows: pl.LazyFrame, *, now: dt.date, settings: EpisodeSettings) -> pl.LazyFrame:
+def registrations(rows: pl.DataFrame, *, now: dt.date, settings: EpisodeSettings) -> pl.DataFrame:
     """Deliverable rows (with `person`) → registrations with an open/closed state.
 
     Night rows of one source, person, type and gemeente become runs: a night on date D covers
@@ -189,18 +189,27 @@ def registrations(rows: pl.LazyFrame, *, now: dt.date, settings: EpisodeSettings
     last night lies within `1 + gap` days before `now` is still open. An episode row is open
     when it has no end (and is not "ended, date unknown") or an end after `now`.
     """
-    missing = {"group", "night", "precedence", "_src"} - set(rows.collect_schema().names())
-    if missing:  # a canonical frame rather than `delivery.narrow_rows`
+    if {"group", "night", "precedence", "_src"} - set(rows.columns):  # not `narrow_rows`
         rows = rows.with_columns(
             _src=pl.col("source").rank("dense").cast(pl.Int32),
             group=group_key(),
             precedence=pl.col("source").is_in(list(settings.end_date_precedence)),
             night=pl.col("granularity") == "night",
         )
+    if "other_key" not in rows.columns:
+        rows = rows.with_columns(other_key=pl.lit(None, pl.String))
     today = pl.lit(now, dtype=pl.Date)
-    runs = _night_runs(rows.filter(pl.col("night")), today=today, settings=settings)
+    night = rows.get_column("night")
+    # a source is all nights or all episodes: no copy of millions of rows by a filter then
+    if night.all():
+        nights, others = rows, rows.clear()
+    elif not night.any():
+        nights, others = rows.clear(), rows
+    else:
+        nights, others = rows.filter(night), rows.filter(~night)
+    runs = _night_runs(nights, today=today, settings=settings)
     episode_rows = (
-        rows.filter(~pl.col("night"))
+        others.lazy()
         .with_columns(
             is_open=(pl.col("einddatum").is_null() & ~pl.col("ended_unknown").fill_null(False))
             | (pl.col("einddatum") > today).fill_null(False),
@@ -213,146 +222,40 @@ def registrations(rows: pl.LazyFrame, *, now: dt.date, settings: EpisodeSettings
         )
     )
     columns = list(REGISTRATION_COLUMNS)
-    return pl.concat([episode_rows.select(columns), runs.select(columns)], how="vertical")
+    return pl.concat(
+        [episode_rows.select(columns), runs.select(columns)], how="vertical"
+    ).collect()
 
 
 def _sorted_nights(nights: pl.DataFrame) -> pl.LazyFrame:
-    """`_i` (input position), `_key` (source and group), `group`, `_day`, sorted by key, day and
-    input position.
-
-    Usually packed into one Int64 — person (31 bits), type+gemeente as an index of the pairs
-    present (12), source (6), day within the span of the data (14) — since one integer sorts
-    several times faster than three columns; the three-column sort is the fallback for data
-    that does not fit (a span of more than 44 years, more than 4096 type+gemeente pairs…).
-    """
-    base = nights.lazy().select(
-        _i=pl.int_range(pl.len(), dtype=pl.Int64),
-        group=pl.col("group"),
-        _src=pl.col("_src").cast(pl.Int64),
-        person=pl.col("person"),
-        _date=pl.col("startdatum").cast(pl.Int64),
-    )
-    bounds = (
-        base.select(
-            lo=pl.col("_date").min(),
-            hi=pl.col("_date").max(),
-            persons=pl.col("person").max(),
-            sources=pl.col("_src").max(),
-        )
-        .collect()
-        .row(0, named=True)
-    )
-    groups = (
-        nights["group"].unique(maintain_order=True).sort()
-        if nights["group"].null_count() == 0
-        else None
-    )
-    pairs = ((groups if groups is not None else nights["group"]) % 100_000_000).unique().sort()
-    packable = bounds["lo"] is not None and (
-        bounds["hi"] - bounds["lo"] < 1 << 14
-        and bounds["persons"] < 1 << 31
-        and pairs.len() <= 1 << 12
-        and bounds["sources"] < 1 << 6
-    )
-    if packable and groups is not None:
-        dense = _dense_sorted_nights(nights, groups, lo=bounds["lo"], hi=bounds["hi"])
-        if dense is not None:
-            return dense
-    if not packable:
-        return base.select(
-            "_i",
-            "group",
-            _key=pl.col("_src") * _SOURCE_SPAN + pl.col("group"),
-            _day=pl.col("_date"),
-        ).sort("_key", "_day", "_i")
-    pair_index = {v: i for i, v in enumerate(pairs.to_list())}
-    packed = (
-        pl.col("person") * (1 << 32)
-        + (pl.col("group") % 100_000_000).replace_strict(pair_index, return_dtype=pl.Int64)
-        * (1 << 20)
-        + pl.col("_src") * (1 << 14)
-        + (pl.col("_date") - bounds["lo"])
-    )
-    return (
-        base.select("_i", "group", _packed=packed)
-        .sort("_packed", maintain_order=True)
-        .select(
-            "_i", "group", _key=pl.col("_packed") // (1 << 14), _day=pl.col("_packed") % (1 << 14)
-        )
-    )
+    """`_i` (input position), `group`, `_src` and `_day`, sorted by group, source, day and
+    input position (one packed sort: `keys.sorted_positions`)."""
+    # the sort reads these three, and gathers from one chunk are several times faster
+    keys = nights.select("group", "_src", "startdatum").rechunk()
+    i = sorted_positions(keys, [pl.col("group"), pl.col("_src"), pl.col("startdatum")])
+    return keys.select(
+        pl.lit(i).alias("_i"),
+        pl.col("group", "_src").gather(i),
+        pl.col("startdatum").gather(i).cast(pl.Int64).alias("_day"),
+    ).lazy()
 
 
-def _dense_sorted_nights(
-    nights: pl.DataFrame, groups: pl.Series, *, lo: int, hi: int
-) -> pl.LazyFrame | None:
-    """`_sorted_nights` in the same order — group, source, day, input position — with the
-    group as its index among the (sorted) groups present, so that the input position fits in
-    the same Int64: every key is unique and a plain sort of one column does, no stable sort of
-    a frame. None when the four do not fit in 63 bits (or a column has nulls)."""
-    n = nights.height
-    if nights["_src"].null_count() or nights["startdatum"].null_count() or n == 0:
-        return None
-    sources = int(nights["_src"].max())
-    if sources < 0:
-        return None
-    w_i = max(1, (n - 1).bit_length())
-    w_d = max(1, (hi - lo).bit_length())
-    w_s = max(1, sources.bit_length())
-    w_g = max(1, (groups.len() - 1).bit_length())
-    if w_i + w_d + w_s + w_g > 63:
-        return None
-    index = pl.int_range(groups.len(), dtype=pl.Int64, eager=True)
-    packed = (
-        nights.select(
-            pl.col("group").replace_strict(groups, index, return_dtype=pl.Int64)
-            * (1 << (w_s + w_d + w_i))
-            + pl.col("_src").cast(pl.Int64) * (1 << (w_d + w_i))
-            + (pl.col("startdatum").cast(pl.Int64) - lo) * (1 << w_i)
-            + pl.int_range(pl.len(), dtype=pl.Int64)
-        )
-        .to_series()
-        .sort()
-    )
-    return (
-        packed.alias("_packed")
-        .to_frame()
-        .lazy()
-        .select(
-            _i=pl.col("_packed") % (1 << w_i),
-            group=pl.lit(groups).gather(pl.col("_packed") // (1 << (w_s + w_d + w_i))),
-            _key=pl.col("_packed") // (1 << (w_d + w_i)),
-            _day=pl.col("_packed") // (1 << w_i) % (1 << w_d),
-        )
-    )
-
-
-def _night_runs(nights: pl.LazyFrame, *, today: pl.Expr, settings: EpisodeSettings) -> pl.LazyFrame:
+def _night_runs(nights: pl.DataFrame, *, today: pl.Expr, settings: EpisodeSettings) -> pl.LazyFrame:
     """Runs of nights per source and group, found on a sorted frame of integers only.
 
-    Sorting millions of full rows is what costs; so only (key, day, index) are sorted, and the
+    Sorting millions of full rows is what costs; so only (group, source, day) are sorted, and the
     other columns are fetched for the first and last night of each run (a run's fields come
     from those two rows). V-nummer and melding, rare on bed lists, come from a group-by over
     the few rows that have one.
     """
-    nights = nights.select(
-        "_src",
-        "group",
-        "person",
-        "startdatum",
-        "v_nummer",
-        "reden",
-        "datum_melding",
-        "source_row",
-        "precedence",
-        "night",
-    ).collect()
     start = pl.col("_day")
     order = (
         _sorted_nights(nights)
         .with_columns(_gap=settings.gap_days())
         .with_columns(
             _first=(
-                (pl.col("_key") != pl.col("_key").shift(1))
+                (pl.col("group") != pl.col("group").shift(1))
+                | (pl.col("_src") != pl.col("_src").shift(1))
                 | (start > start.shift(1) + 1 + pl.col("_gap"))
             ).fill_null(True),
         )
@@ -367,7 +270,9 @@ def _night_runs(nights: pl.LazyFrame, *, today: pl.Expr, settings: EpisodeSettin
     first = order.filter(pl.col("_first"))
     final = order.filter(pl.col("_final"))
     head = nights.select(
-        pl.col("_src", "night", "person", "group", "precedence", "startdatum").gather(first["_i"]),
+        pl.col("_src", "night", "person", "other_key", "group", "precedence", "startdatum").gather(
+            first["_i"]
+        ),
         pl.col("source_row").gather(first["_i"]).alias("first_row"),
     )
     tail = nights.select(
@@ -420,13 +325,13 @@ def _night_runs(nights: pl.LazyFrame, *, today: pl.Expr, settings: EpisodeSettin
     )
 
 
-def merge_episodes(regs: pl.LazyFrame, *, settings: EpisodeSettings) -> pl.LazyFrame:
+def merge_episodes(regs: pl.DataFrame, *, settings: EpisodeSettings) -> pl.LazyFrame:
     """Number the episodes: add `episode` (Int64, 1-based) and `_end_day` to each registration.
 
-    Sorted by group and start, a registration opens a new episode when its start lies more than
-    `1 + gap` days after the latest end so far in its group. The group index, multiplied by a
-    span wider than any day number, is added to the end day so that one global running maximum
-    restarts at every group.
+    Sorted by group and start (then end, then input order), a registration opens a new episode
+    when its start lies more than `1 + gap` days after the latest end so far in its group. The
+    group index, multiplied by a span wider than any day number, is added to the end day so
+    that one global running maximum restarts at every group.
     """
     start = _day("startdatum")
     end = (
@@ -436,14 +341,14 @@ def merge_episodes(regs: pl.LazyFrame, *, settings: EpisodeSettings) -> pl.LazyF
         .then(start)  # ended on an unknown day: ≥ its start
         .otherwise(_day("einddatum"))
     )
+    regs = regs.with_columns(_end_day=end)
+    order = sorted_positions(regs, [pl.col("group"), start, pl.col("_end_day")])
     new_group = (pl.col("group") != pl.col("group").shift(1)).fill_null(True)
     group_base = (new_group.cum_sum().cast(pl.Int64)) * _GROUP_SPAN
     return (
-        regs.with_columns(_end_day=end, _gap=settings.gap_days())
-        # the row number breaks ties: deterministic without a (slower) stable sort
-        .with_columns(_r=pl.int_range(pl.len(), dtype=pl.Int64))
-        .sort("group", pl.col("startdatum").cast(pl.Int64) * _GROUP_SPAN + pl.col("_end_day"), "_r")
-        .with_columns(_new_group=new_group, _base=group_base)
+        regs.lazy()
+        .select(pl.all().gather(order))
+        .with_columns(_gap=settings.gap_days(), _new_group=new_group, _base=group_base)
         .with_columns(
             _latest=(pl.col("_base") + pl.col("_end_day")).cum_max().shift(1),
         )
@@ -456,7 +361,7 @@ def merge_episodes(regs: pl.LazyFrame, *, settings: EpisodeSettings) -> pl.LazyF
             .cum_sum()
             .cast(pl.Int64)
         )
-        .drop("_new_group", "_base", "_latest", "_gap", "_r")
+        .drop("_new_group", "_base", "_latest", "_gap")
         # true by construction (a running count over the sorted rows); flagged so that the
         # group-by over episodes takes Polars' fast path for sorted keys
         .with_columns(pl.col("episode").set_sorted())
@@ -504,9 +409,32 @@ def aggregate_episodes(regs: pl.LazyFrame, *, precedence: bool = True) -> pl.Laz
             return pl.col(name)
         return pl.when(pl.col("precedence")).then(pl.col(f"{name}_p")).otherwise(pl.col(name))
 
-    return (
-        regs.with_columns(
+    episode = pl.col("episode")
+    regs = regs.with_columns(
+        _single=((episode != episode.shift(1)) & (episode != episode.shift(-1))).fill_null(True)
+    )
+    # Two in three episodes are one registration: that row is the episode as it stands.
+    singles = regs.filter(pl.col("_single")).select(
+        "episode",
+        "person",
+        "group",
+        "v_nummer",
+        "startdatum",
+        "datum_melding",
+        "is_open",
+        conflict=pl.lit(False),
+        n_registrations=pl.lit(1, pl.Int64),
+        n_rows=pl.col("n_rows").cast(pl.Int64),
+        einddatum=pl.when(pl.col("is_open")).then(None).otherwise(pl.col("einddatum")),
+        ended_unknown=~pl.col("is_open") & pl.col("einddatum").is_null(),
+        reden=pl.when(pl.col("is_open")).then(None).otherwise(pl.col("reden")),
+    )
+    merged = (
+        regs.filter(~pl.col("_single"))
+        .with_columns(
             *rows,
+            # still sorted after the filter; the flag keeps the group-by on its fast path
+            pl.col("episode").set_sorted(),
             _closed_day=pl.when(closed).then(pl.col("_end_day")),
             _open_day=pl.when(pl.col("is_open")).then(_day("startdatum")),
         )
@@ -529,6 +457,10 @@ def aggregate_episodes(regs: pl.LazyFrame, *, precedence: bool = True) -> pl.Laz
             ended_unknown=~pl.col("is_open") & pl.col("_known_end").is_null(),
             reden=pl.when(pl.col("is_open")).then(None).otherwise(pl.col("_reden")),
         )
+        .select(singles.collect_schema().names())
+    )
+    return (
+        singles.merge_sorted(merged, key="episode")
         .with_columns(decode_group())
         .select(_EPISODE_COLUMNS)
     )

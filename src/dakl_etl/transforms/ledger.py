@@ -8,7 +8,7 @@ the reporting years). `read` is counted independently from the rows themselves, 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import polars as pl
 
@@ -16,40 +16,39 @@ BUCKETS = ("delivered", "rejected", "excluded", "outside_years")
 
 
 def row_outcomes(
-    read: pl.LazyFrame, rejects: pl.LazyFrame, candidates: pl.LazyFrame, sources: Iterable[str]
+    read: Sequence[int], rejects: pl.LazyFrame, registered: Sequence[int], sources: Iterable[str]
 ) -> pl.LazyFrame:
     """Per source: rows `read`, `excluded`, `rejected` per rule, and `registered` (went on).
 
-    Three independent counts: `read` has `_src` and `rows` (every row), `rejects` is the
-    rejects frame (`source`, `outcome`, `rule`), `candidates` has `_src` per row that went on
-    to registrations. `read == excluded + rejected + registered` is thus a real check that the
-    split into rejects and candidates lost and doubled nothing.
+    Three independent counts: `read[i]` counts every row of source i, `rejects` is the rejects
+    frame (`source`, `outcome`, `rule`), `registered[i]` counts the rows of source i that went
+    on to registrations. `read == excluded + rejected + registered` is thus a real check that
+    the split into rejects and candidates lost and doubled nothing.
     """
-    names = dict(enumerate(sources))
-    name = pl.col("_src").replace_strict(names, return_dtype=pl.String).alias("source")
+    names = list(sources)
     off = rejects.group_by("source", "outcome", "rule").agg(pl.len().cast(pl.Int64).alias("rows"))
+
+    def per_source(outcome: str, counts: Sequence[int]) -> pl.LazyFrame:
+        return pl.LazyFrame(
+            {
+                "source": names[: len(counts)],
+                "outcome": [outcome] * len(counts),
+                "code": [None] * len(counts),
+                "rows": list(counts),
+            },
+            schema={"source": pl.String, "outcome": pl.String, "code": pl.String, "rows": pl.Int64},
+        )
+
     return pl.concat(
         [
-            read.select(
-                name,
-                pl.lit("read").alias("outcome"),
-                pl.lit(None, pl.String).alias("code"),
-                pl.col("rows").cast(pl.Int64),
-            ),
+            per_source("read", read),
             off.select(
                 "source",
                 "outcome",
                 pl.when(pl.col("outcome") == "rejected").then(pl.col("rule")).alias("code"),
                 "rows",
             ),
-            candidates.group_by("_src")
-            .agg(pl.len().cast(pl.Int64).alias("rows"))
-            .select(
-                name,
-                pl.lit("registered").alias("outcome"),
-                pl.lit(None, pl.String).alias("code"),
-                "rows",
-            ),
+            per_source("registered", registered),
         ]
     )
 

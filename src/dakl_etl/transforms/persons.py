@@ -22,6 +22,9 @@ POLICIES: tuple[str, ...] = ("reject", "unknown")
 #: `FIRST_OTHER_PERSON + its rank`, so all person numbers stay below 2·10⁹ for < 10⁹ rows.
 FIRST_OTHER_PERSON = 1_000_000_000
 
+#: `group` = person × this + TypeOpvang × 10⁴ + gemeentecode (see `episodes.group_key`)
+GROUP_PERSON = 100_000_000
+
 _SEP = "\x1f"  # cannot occur in a source name, client id or V-nummer
 
 
@@ -48,13 +51,18 @@ def bsn_rule() -> pl.Expr:
     )
 
 
-def assign_persons(
-    frame: pl.LazyFrame, *, invalid_bsn: InvalidBsnPolicy = "reject"
-) -> pl.LazyFrame:
-    """Add `person` (Int64 key), `bsn_invalid` and `bsn_rejected` (booleans).
+def assign_persons(rows: pl.DataFrame, *, invalid_bsn: InvalidBsnPolicy = "reject") -> pl.DataFrame:
+    """`rows` (one source's canonical frame) with `person` (Int64), `other_key`, `bsn_invalid`
+    and `bsn_rejected` added.
 
     The BSN the file carries follows from `person`: below `FIRST_OTHER_PERSON` it is the BSN
     itself, above it the person is delivered as 999999999.
+
+    `person` is final for a valid BSN. Every other key — V-nummer, else client id within its
+    source, else the row itself (a person of its own) — is kept as text in `other_key` and
+    numbered here within the source only; `number_other_persons` numbers them across sources
+    once the rows are reduced to registrations. Only those rows (a few percent) are touched:
+    their keys are gathered, ranked and scattered back.
 
     Under `reject`, a row whose BSN is present but invalid and that has no earlier
     `reject_code` gets `bsn_rejected` (its rule, R05 or R06, is `bsn_rule()`; the rejects file
@@ -63,46 +71,74 @@ def assign_persons(
     """
     if invalid_bsn not in POLICIES:
         raise ValueError(f"invalid_bsn policy must be one of {POLICIES}, not {invalid_bsn!r}")
-    frame = frame.with_columns(_valid=elfproef("bsn")).with_columns(
-        bsn_invalid=~pl.col("_valid") & ~_bsn_unknown()
+    checks = rows.select(
+        valid=elfproef("bsn"),
+        unknown=_bsn_unknown(),
+        number=pl.col("bsn").cast(pl.Int64, strict=False),
     )
-    valid = pl.col("_valid")
+    valid = checks.get_column("valid")
+    invalid = ~valid & ~checks.get_column("unknown")
     rejected = (
-        (pl.col("bsn_invalid") & pl.col("reject_code").is_null())
-        if (invalid_bsn == "reject")
-        else pl.lit(False)
+        invalid & rows.get_column("reject_code").is_null()
+        if invalid_bsn == "reject"
+        else pl.repeat(False, rows.height, eager=True)
     )
-    # One dictionary for every key that is not a BSN, built and ranked only on those rows (a
-    # few percent): V-nummer, else client id within its source, else the row itself (a person
-    # of its own). The ranks of that subset are spread back by the running count of its rows.
-    other = ~valid
+    where = (~valid).arg_true()
+    other_key = pl.repeat(None, rows.height, dtype=pl.String, eager=True)
+    person = checks.get_column("number")
+    if not where.is_empty():
+        keys = rows.select("v_nummer", "client_id", "source", "source_row")[where].select(
+            _other_key()
+        )
+        other_key = other_key.scatter(where, keys.to_series())
+        ranks = keys.to_series().rank("dense").cast(pl.Int64) + FIRST_OTHER_PERSON
+        person = person.scatter(where, ranks)
+    return rows.with_columns(
+        person.alias("person"),
+        other_key.alias("other_key"),
+        invalid.alias("bsn_invalid"),
+        rejected.alias("bsn_rejected"),
+    )
 
-    def sub(column: str) -> pl.Expr:
-        return pl.col(column).filter(other)
 
-    v_nummer = sub("v_nummer")
-    client = pl.when(v_nummer.is_null()).then(sub("client_id")).str.strip_chars().replace("", None)
+def _other_key() -> pl.Expr:
+    """The person key of a row without a valid BSN, as text: `V` + V-nummer, else `C` + source
+    + client id, else `R` + source + line (nobody else's)."""
+    v_nummer = pl.col("v_nummer")
+    client = (
+        pl.when(v_nummer.is_null()).then(pl.col("client_id")).str.strip_chars().replace("", None)
+    )
     no_key = v_nummer.is_null() & client.is_null()
-    other_key = pl.coalesce(
+    return pl.coalesce(
         pl.concat_str(pl.lit("V"), v_nummer, separator=_SEP),
         pl.concat_str(
             pl.lit("C"),
-            pl.when(client.is_not_null()).then(sub("source")),
+            pl.when(client.is_not_null()).then(pl.col("source")),
             client,
             separator=_SEP,
         ),
         pl.concat_str(
             pl.lit("R"),
-            pl.when(no_key).then(sub("source")),
-            pl.when(no_key).then(sub("source_row")).cast(pl.String),
+            pl.when(no_key).then(pl.col("source")),
+            pl.when(no_key).then(pl.col("source_row")).cast(pl.String),
             separator=_SEP,
         ),
+    ).alias("other_key")
+
+
+def number_other_persons(regs: pl.DataFrame) -> pl.DataFrame:
+    """Number the persons without a valid BSN across all sources: `FIRST_OTHER_PERSON` + the
+    rank of their `other_key`, and `group` again with that number.
+
+    A V-nummer is one person in every source; a client id or a row stays within its source
+    (its key says so). Ranks keep the keys' order, as the per-source numbers did.
+    """
+    keys = regs.get_column("other_key")
+    where = keys.is_not_null().arg_true()
+    if where.is_empty():
+        return regs
+    ranks = keys.gather(where).rank("dense").cast(pl.Int64) + FIRST_OTHER_PERSON
+    person = regs.get_column("person").scatter(where, ranks)
+    return regs.with_columns(person.alias("person")).with_columns(
+        group=pl.col("person") * GROUP_PERSON + pl.col("group") % GROUP_PERSON
     )
-    # a leading 0 keeps the gather in range when every BSN is valid (the subset is empty)
-    ranks = pl.lit(0, pl.Int64).append(other_key.rank("dense").cast(pl.Int64))
-    person = (
-        pl.when(valid)
-        .then(pl.col("bsn").cast(pl.Int64, strict=False))
-        .otherwise(ranks.gather(other.cum_sum()) + FIRST_OTHER_PERSON)
-    )
-    return frame.with_columns(person=person, bsn_rejected=rejected).drop("_valid")

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 
 import polars as pl
 
+from dakl_etl.transforms.keys import sorted_positions
+
 #: The columns of a year frame, as `outputs.writer.write_dakl` takes them.
 DAKL_COLUMNS = (
     "gemeentecode",
@@ -71,9 +73,8 @@ def year_frames(episodes: pl.DataFrame, years: Iterable[int]) -> dict[int, pl.Da
     in its original order, so dedup keeps the same first row.
     """
     years = list(years)
-    ordered = (
-        episodes.lazy().filter(in_any_year(years)).sort(*FILE_ORDER, maintain_order=True).collect()
-    )
+    candidates = episodes.filter(in_any_year(years))
+    ordered = candidates[sorted_positions(candidates, FILE_ORDER)]
     plans = [_clamped(ordered.lazy(), y).pipe(dedup).rename({"bsn_out": "bsn"}) for y in years]
     return dict(zip(years, pl.collect_all(plans), strict=True))
 
