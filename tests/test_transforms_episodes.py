@@ -329,9 +329,8 @@ def test_no_sources_gives_an_empty_balanced_ledger():
     assert d.ledger["sources"] == {} and d.ledger["totals"]["read"] == 0
 
 
-def test_nights_spanning_decades_take_the_unpacked_sort_and_give_the_same_runs():
-    # more than 2^14 days between the first and the last night: the packed sort key cannot
-    # hold the day, the three-column sort takes over
+def test_nights_spanning_decades_give_the_same_runs():
+    # the packed sort key widens its day field to the span of the data
     rows = nights("bed", D(1960, 1, 1), 3) + nights("bed", D(2024, 3, 1), 4, line=40)
     rows += nights("bed", D(2024, 3, 1), 2, line=80, bsn=B[1])
     d = run(rows, years=(2024,))
@@ -340,3 +339,13 @@ def test_nights_spanning_decades_take_the_unpacked_sort_and_give_the_same_runs()
         [(B[0], D(2024, 3, 1), D(2024, 3, 4)), (B[1], D(2024, 3, 1), D(2024, 3, 2))]
     )
     assert d.ledger["sources"]["bed"]["outside_years"] == 3
+
+
+def test_sources_are_not_limited_in_number():
+    rows = [row(f"s{i:02}", 2, bsn=b, start=D(2024, 1, 1)) for i, b in enumerate(BSNS_60)]
+    d = run(rows)
+    assert d.year_frame(2024).height == 60 and d.ledger["balanced"]
+    assert all(e["delivered"] == 1 for e in d.ledger["sources"].values())
+
+
+BSNS_60 = synthetic_bsns(60, seed=9)

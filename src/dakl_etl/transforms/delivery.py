@@ -15,10 +15,8 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from dakl_etl.canonical import conform, empty
-from dakl_etl.errors import ConfigError
 from dakl_etl.protocol.privacy import mask_expr
 from dakl_etl.transforms.episodes import (
-    MAX_SOURCES,
     EpisodeSettings,
     aggregate_episodes,
     conflicting_registrations,
@@ -175,11 +173,6 @@ class Settings:
         invalid_bsn: InvalidBsnPolicy = "reject",
     ) -> Settings:
         names = tuple(sources)
-        if len(names) > MAX_SOURCES:
-            raise ConfigError(
-                f"{len(names)} sources: a pipeline can combine at most {MAX_SOURCES}; "
-                "split the region into several pipelines"
-            )
         return cls(
             sources=names,
             years=tuple(sorted(set(years), reverse=True)),

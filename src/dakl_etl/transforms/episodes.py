@@ -29,7 +29,6 @@ from dakl_etl.transforms.persons import FIRST_OTHER_PERSON, GROUP_PERSON
 _OFFSET = 1 << 23  # keeps day numbers of any real date positive
 _OPEN_DAY = (1 << 23) - 1  # ~ year 24900: later than every parseable end date
 _GROUP_SPAN = 1 << 24  # > _OFFSET + _OPEN_DAY: groups never reach into each other
-MAX_SOURCES = 45
 
 #: A registration: `_src` is the source's position in the pipeline, `group` encodes person,
 #: TypeOpvang and gemeentecode as one integer (see `group_key`); strings come back at the end.
