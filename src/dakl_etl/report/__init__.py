@@ -2,7 +2,8 @@
 
 `build_report` gathers the data (verdict, figures, signals: aggregates only); `render_html`
 and `render_summary` turn it into the page and the terminal text; `write_report` does all three
-for a caller that just wants the file.
+for a caller that just wants the file. `shown_key_figures` gives the key figures for a log line,
+small counts hidden as on the page (`DeliveryReport.to_dict` hides none).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dakl_etl.report.build import Delivery, DeliveryReport, build_report, write_
 from dakl_etl.report.html import render_html
 from dakl_etl.report.i18n import Lang
 from dakl_etl.report.signals import SIGNAL_IDS, Signal, Thresholds
-from dakl_etl.report.text import render_summary
+from dakl_etl.report.text import render_summary, shown_key_figures
 
 __all__ = [
     "SIGNAL_IDS",
@@ -24,6 +25,7 @@ __all__ = [
     "build_report",
     "render_html",
     "render_summary",
+    "shown_key_figures",
     "write_report",
 ]
 

@@ -2,15 +2,16 @@
 
 The page is forwarded to people outside the team: it holds aggregates only, counts from 1 to
 `small_count_threshold - 1` show as "< 5" and counts that would give one of those away as "x"
-(`suppression`), unless the caller switches that off.
+(`suppression`), unless the caller switches that off; the signals' detail lines quote their
+counts hidden the same way and leave out a share computed from a hidden one.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
+from typing import Any
 
 import jinja2
 
@@ -30,15 +31,20 @@ from dakl_etl.report.i18n import Lang
 from dakl_etl.report.signals import Signal
 from dakl_etl.report.suppression import (
     MASKED,
+    SIGNAL_COUNTS,
+    SIGNAL_DERIVED,
     SMALL,
     Cell,
     Masked,
+    Quote,
+    State,
     gemeente_cell,
     length_cell,
     mask_figures,
     month_cell,
     reden_cell,
     type_cell,
+    type_rows,
     waiting_cell,
 )
 
@@ -79,12 +85,15 @@ class NumberFormat:
         return text.replace(",", ".") if self.lang == "nl" else text
 
     def shown(self, masked: Masked, cell: Cell) -> str:
-        state = masked.state(cell)
+        return self.count(masked.value(cell), masked.state(cell), masked.small)
+
+    def count(self, value: int, state: State | None, small: int | None) -> str:
+        """A count as `suppression` decided: "< 5", "x" or the number."""
         if state == SMALL:
-            return self.t["small"].format(n=masked.small)
+            return self.t["small"].format(n=small)
         if state == MASKED:
             return self.t["masked"]
-        return self.int(masked.value(cell))
+        return self.int(value)
 
     def change(self, now: int, before: int, hidden: bool = False) -> str:
         """Empty when either side is hidden: a shown count and the change give the other."""
@@ -104,6 +113,16 @@ class NumberFormat:
             return "–"
         text = f"{value:.{digits}f}"
         return text.replace(".", ",") if self.lang == "nl" else text
+
+    def percent(self, share: float, digits: int = 1, *, signed: bool = False) -> str:
+        """0.0625 -> "6.3%" ("6,3%" in Dutch); `signed`: "+6%" / "−6%"."""
+        text = f"{share:{'+' if signed else ''}.{digits}%}".replace("-", "−")
+        return text.replace(".", ",") if self.lang == "nl" else text
+
+    def limit(self, share: float) -> str:
+        """A threshold as a share: "25%", and "2.5%" when it has a decimal."""
+        text = self.percent(share)
+        return text[:-3] + "%" if text[-3:] in (".0%", ",0%") else text
 
 
 def small_limit(report: DeliveryReport, suppress_small: bool) -> int | None:
@@ -365,34 +384,77 @@ def signals_line(report: DeliveryReport, lang: Lang) -> str:
     return t["signals_some"].format(n=len(fired), ids=", ".join(s.id for s in fired))
 
 
-def signal_detail(signal: Signal, lang: Lang) -> str:
-    t = i18n.texts(lang)
+def _limits(f: NumberFormat, limits: dict[str, Any]) -> dict[str, str]:
+    """The thresholds of a detail line: counts of rows, rows per person, or shares."""
+    out = {}
+    for name, value in limits.items():
+        if name.startswith("min_"):
+            out[name] = f.int(int(value))
+        elif name == "max_rows_per_person":
+            out[name] = f.number(float(value), 1)
+        else:
+            out[name] = f.limit(float(value))
+    return out
+
+
+def signal_detail(signal: Signal, f: NumberFormat, now: Masked, before: Masked | None) -> str:
+    """A signal's detail line: its counts hidden as in the tables (`now`/`before`: the masks of
+    this and the previous delivery, `masks`), and a share, ratio or change computed from a
+    hidden count not shown at all. Whether it fired is the status, shown apart."""
+    t = f.t
     if not signal.judged:
         return t["not_judged"]
-    values = dict(signal.measured) | dict(signal.limits)
-    if signal.id == "P04":
-        values["types"] = ", ".join(values["types"]) or t["none"]
-    if signal.id == "P05":
-        values["types"] = (
-            "; ".join(
-                f"{x['code']}: {x['previous']} → {x['rows']} ({x['change']:+.0%})"
-                for x in values["types"]
+    measured: dict[str, Any] = signal.measured
+
+    def quoted(quote: Quote, value: int | None = None) -> tuple[str, bool]:
+        masked = (before if quote.previous else now) or Masked({}, now.small)
+        value = quote.value(masked) if value is None else value
+        state = masked.quoted(quote, value)
+        return f.count(value, state, masked.small), state is not None
+
+    counts = {
+        name: quoted(quote, measured.get(name))
+        for name, quote in SIGNAL_COUNTS.get(signal.id, {}).items()
+    }
+    values = {name: text for name, (text, _) in counts.items()} | _limits(f, signal.limits)
+    for name, sources in SIGNAL_DERIVED.get(signal.id, {}).items():
+        hidden = any(counts[source][1] for source in sources)
+        value = float(measured[name])
+        if name == "change":
+            values[name] = t["change_hidden"] if hidden else f.percent(value, 0, signed=True)
+        elif name == "rows_per_person":
+            shown = t["per_person"].format(n=f.number(value, 1))
+            values[name] = t["per_person_hidden"] if hidden else shown
+        else:
+            values[name] = (
+                t["share_hidden"] if hidden else t["share"].format(share=f.percent(value))
             )
-            or t["none"]
-        )
-    text = t[f"{signal.id}_detail"].format(**values)
-    # Dutch decimal comma; only between digits, so codes and sentences keep their full stops.
-    return re.sub(r"(?<=\d)\.(?=\d)", ",", text) if lang == "nl" else text
+    if signal.id == "P04":
+        values["types"] = ", ".join(measured["types"]) or t["none"]
+    if signal.id == "P05":
+        changes = []
+        for x in measured["types"]:
+            rows, rows_hidden = quoted(type_rows(x["code"]), x["rows"])
+            was, was_hidden = quoted(type_rows(x["code"], previous=True), x["previous"])
+            change = (
+                t["change_hidden"]
+                if rows_hidden or was_hidden
+                else f.percent(x["change"], 0, signed=True)
+            )
+            changes.append(f"{x['code']}: {was} → {rows} ({change})")
+        values["types"] = "; ".join(changes) or t["none"]
+    return t[f"{signal.id}_detail"].format(**values)
 
 
-def _signal_table(f: NumberFormat, report: DeliveryReport) -> Table:
+def _signal_table(f: NumberFormat, report: DeliveryReport, side: _Side) -> Table:
     table = Table(
         [f.t["signal"], f.t["description"], f.t["status"], ""], [False, False, False, False]
     )
     for s in report.signals:
         status = f.t["fired"] if s.fired else f.t["quiet"] if s.judged else "–"
         table.add(
-            [s.id, f.t[s.id], status, signal_detail(s, f.lang)], "fired" if s.fired else "quiet"
+            [s.id, f.t[s.id], status, signal_detail(s, f, side.m, side.mb)],
+            "fired" if s.fired else "quiet",
         )
     return table
 
@@ -555,7 +617,7 @@ def render_html(report: DeliveryReport, *, lang: Lang = "nl", suppress_small: bo
         "waiting": _waiting_table(f, side),
         "waiting_note": f.t["waiting_note"].format(median=f.number(now.waiting_median)),
         "reden": _reden_table(f, side),
-        "signals": _signal_table(f, report),
+        "signals": _signal_table(f, report, side),
         "signals_line": signals_line(report, lang),
         "charts": {key: (alt, svg) for key, alt, svg in _charts(f, side)},
         "small_note": f.t["small_note"].format(n=small, m=small - 1) if small else "",

@@ -1,7 +1,9 @@
 """The report's words in Dutch (default: the coordinator's and the protocol's language) and English.
 
 Protocol terms (TypeOpvang, Gemeentecode, BSN, V-nummer, ETHOS-Light) stay Dutch in both.
-Signal texts are `str.format` templates over `Signal.measured` and `Signal.limits`.
+Signal texts are `str.format` templates over `Signal.measured` and `Signal.limits`, each
+already formatted as text: a count as in the tables ("< 5", "x"), a share of a hidden count as
+`share_hidden`.
 """
 
 from __future__ import annotations
@@ -126,28 +128,34 @@ _NL = {
     "no_persons": "geen",
     "ethos_other": "Ongeldige type-code",
     "P01": "Veel minder personen met BSN dan in de vorige levering",
-    "P01_detail": "{persons} tegen {previous} ({change:+.0%}; grens −{max_person_drop:.0%})",
+    "P01_detail": "{persons} tegen {previous} ({change}; grens −{max_person_drop})",
     "P02": "Weinig personen voor het aantal regels",
     "P02_detail": (
-        "{rows_per_person:.1f} regels per persoon met BSN (grens {max_rows_per_person:.1f})"
+        "{rows} regels, {persons} personen met BSN, {rows_per_person} "
+        "(grens {max_rows_per_person} per persoon)"
     ),
     "P03": "Hoog aandeel onbekend BSN",
     "P03_detail": (
-        "{share:.1%} van de regels heeft BSN 999999999 (grens {max_unknown_bsn_share:.0%})"
+        "{rows_unknown_bsn} regels met BSN 999999999, {share} (grens {max_unknown_bsn_share})"
     ),
     "P04": "Type opvang vorig jaar gebruikt, nu afwezig",
     "P04_detail": "afwezig: {types} (gebruikt = minstens {min_type_rows} regels)",
     "P05": "Grote daling of stijging per type opvang",
-    "P05_detail": "{types} (grens ± {max_type_change:.0%} en ± {min_type_change_rows} regels)",
+    "P05_detail": "{types} (grens ± {max_type_change} en ± {min_type_change_rows} regels)",
     "P06": "Datum melding na de startdatum",
     "P06_detail": (
-        "{share:.1%} van de regels met een datum melding "
-        "(grens {max_melding_after_start_share:.0%})"
+        "{rows} van de {rows_with_melding} regels met een datum melding, {share} "
+        "(grens {max_melding_after_start_share})"
     ),
     "P07": "Trajecten langer dan een jaar",
-    "P07_detail": "{share:.1%} van de trajecten (grens {max_long_share:.0%})",
+    "P07_detail": "{episodes} trajecten, {share} (grens {max_long_share})",
     "P08": "Nacht-, nood- of winteropvang langer dan een jaar",
-    "P08_detail": "{share:.1%} van de ETHOS-Light 2 trajecten (grens {max_long_share_ethos2:.0%})",
+    "P08_detail": "{episodes} ETHOS-Light 2 trajecten, {share} (grens {max_long_share_ethos2})",
+    "share": "aandeel {share}",
+    "share_hidden": "aandeel niet getoond: klein aantal",
+    "change_hidden": "verschil niet getoond: klein aantal",
+    "per_person": "{n} per persoon",
+    "per_person_hidden": "regels per persoon niet getoond: klein aantal",
     "unreadable": (
         "De regels van dit bestand zijn niet te lezen (zie de bevindingen F03/F04/F05): de "
         "cijfers hieronder zijn leeg tot het bestand hersteld is."
@@ -267,24 +275,34 @@ _EN = {
     "no_persons": "none",
     "ethos_other": "Invalid type code",
     "P01": "Far fewer persons with a BSN than in the previous delivery",
-    "P01_detail": "{persons} against {previous} ({change:+.0%}; limit −{max_person_drop:.0%})",
+    "P01_detail": "{persons} against {previous} ({change}; limit −{max_person_drop})",
     "P02": "Few persons for the number of rows",
     "P02_detail": (
-        "{rows_per_person:.1f} rows per person with a BSN (limit {max_rows_per_person:.1f})"
+        "{rows} rows, {persons} persons with a BSN, {rows_per_person} "
+        "(limit {max_rows_per_person} per person)"
     ),
     "P03": "High share of unknown BSN",
-    "P03_detail": "{share:.1%} of the rows have BSN 999999999 (limit {max_unknown_bsn_share:.0%})",
+    "P03_detail": (
+        "{rows_unknown_bsn} rows with BSN 999999999, {share} (limit {max_unknown_bsn_share})"
+    ),
     "P04": "Type of shelter used last time, absent now",
     "P04_detail": "absent: {types} (used = at least {min_type_rows} rows)",
     "P05": "Large drop or jump per type of shelter",
-    "P05_detail": "{types} (limit ± {max_type_change:.0%} and ± {min_type_change_rows} rows)",
+    "P05_detail": "{types} (limit ± {max_type_change} and ± {min_type_change_rows} rows)",
     "P06": "Datum melding after the start date",
-    "P06_detail": "{share:.1%} of the rows with a Datum melding (limit "
-    "{max_melding_after_start_share:.0%})",
+    "P06_detail": (
+        "{rows} of the {rows_with_melding} rows with a Datum melding, {share} "
+        "(limit {max_melding_after_start_share})"
+    ),
     "P07": "Episodes longer than a year",
-    "P07_detail": "{share:.1%} of the episodes (limit {max_long_share:.0%})",
+    "P07_detail": "{episodes} episodes, {share} (limit {max_long_share})",
     "P08": "Night, emergency or winter shelter longer than a year",
-    "P08_detail": "{share:.1%} of the ETHOS-Light 2 episodes (limit {max_long_share_ethos2:.0%})",
+    "P08_detail": "{episodes} ETHOS-Light 2 episodes, {share} (limit {max_long_share_ethos2})",
+    "share": "share {share}",
+    "share_hidden": "share not shown: small count",
+    "change_hidden": "change not shown: small count",
+    "per_person": "{n} per person",
+    "per_person_hidden": "rows per person not shown: small count",
     "unreadable": (
         "The rows of this file cannot be read (see findings F03/F04/F05): the figures below "
         "stay empty until the file is repaired."

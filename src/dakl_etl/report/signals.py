@@ -2,7 +2,9 @@
 
 A signal never blocks a delivery (that is the validator's job); it asks the coordinator to look.
 Every signal has a stable id (P01…), its thresholds are parameters, and the report lists all of
-them, fired or quiet, with the measured value, so "quiet" is visible too.
+them, fired or quiet, with the measured value, so "quiet" is visible too. The signals are judged
+on the real counts; the page and the summary quote those counts hidden as in the tables
+(`suppression.SIGNAL_COUNTS`), the JSON form (`DeliveryReport.to_dict`) as they are.
 
 P01 persons with BSN dropped against the previous delivery · P02 many rows per person ·
 P03 unknown-BSN share · P04 a type used in the previous delivery is absent · P05 a type's rows
@@ -77,7 +79,8 @@ class Thresholds:
 class Signal:
     id: str
     fired: bool
-    #: what was measured, for the message template: numbers and type codes, never personal data
+    #: what was measured, for the message template: numbers and type codes, never personal data;
+    #: small counts included (`html.signal_detail` hides them as the tables do)
     measured: dict[str, object] = field(default_factory=dict)
     #: the thresholds that applied, same purpose
     limits: dict[str, object] = field(default_factory=dict)

@@ -10,7 +10,10 @@ bounds the page gives away: "< 5" means 1 to 4 and an "x" at least 5 (zeros are 
 so two "< 5" summing to 2 are both 1 and are not left alone either.
 
 `suppress` is the one place this is decided; the page, its charts and the terminal summary all
-render its `Masked` result, so the same count is hidden the same way everywhere. It audits each
+render its `Masked` result, so the same count is hidden the same way everywhere. The signals'
+detail lines quote counts too: `SIGNAL_COUNTS` says which table cells each one is or follows
+from, `Masked.quoted` hides it accordingly (a small count in no table as "< 5" as well), and a
+share or change of a hidden count is left out (`SIGNAL_DERIVED`). It audits each
 breakdown on its own, as a reader subtracting along a row or a column would; it is no linear
 programming audit across all breakdowns at once (what tau-argus does for published tables).
 When every count of a breakdown is already hidden, the labels alone can still tell (a total
@@ -29,12 +32,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Literal
 
 import polars as pl
 
-from dakl_etl.report.figures import INVALID, Figures
+from dakl_etl.protocol.codes import ETHOS_CATEGORY
+from dakl_etl.report.figures import INVALID, LENGTH_BUCKETS, Figures
 
 Cell = tuple[str, ...]
 State = Literal["small", "masked"]
@@ -75,6 +80,29 @@ class Masked:
 
     def hidden(self, cell: Cell) -> bool:
         return cell in self.primary or cell in self.secondary
+
+    def quoted(self, quote: Quote, value: int | None = None) -> State | None:
+        """How a count quoted outside the tables (a signal's detail line) shows.
+
+        A count that is a table's cell shows as in its table. Any other is hidden as "< n" when
+        small, and as "x" when a cell it follows from is hidden (with the others shown it
+        would give that one away), or when it holds a small remainder that no table shows
+        (`Quote.exact` False: the count less its cells would be that remainder). One that
+        follows from shown cells only is on the page already; zeros are never hidden.
+        `value`: the count (default: what its cells give).
+        """
+        cells = (*quote.cells, *quote.minus)
+        if len(cells) == 1 and quote.exact and cells[0] in self.values:
+            return self.state(cells[0])
+        if self.small is None:
+            return None
+        value = quote.value(self) if value is None else value
+        if 0 < value < self.small:
+            return SMALL
+        rest = abs(value - quote.value(self))
+        if value and (any(self.hidden(c) for c in cells) or 0 < rest < self.small):
+            return MASKED
+        return None
 
 
 def suppress(
@@ -343,6 +371,81 @@ def layout(figures: Figures) -> tuple[dict[Cell, int], list[Breakdown]]:
     out.append(Breakdown(ROWS, tuple(reden_cell(c) for c in reden)))
     out.append(Breakdown(month_cell("open", "ends"), (reden_cell("open"),)))
     return values, out
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A count the report quotes outside its tables and the table cells it follows from: the
+    sum of `cells` less those of `minus` (one cell and no `minus`: it is that cell)."""
+
+    cells: tuple[Cell, ...]
+    minus: tuple[Cell, ...] = ()
+    previous: bool = False  # a count of the previous delivery: its masks apply
+    #: False: the count holds more than its cells give, a remainder that no table shows
+    exact: bool = True
+
+    def value(self, masked: Masked) -> int:
+        return sum(masked.value(c) for c in self.cells) - sum(masked.value(c) for c in self.minus)
+
+
+_LONG = LENGTH_BUCKETS[-1][0]  # longer than a year
+#: Where each key figure that counts rows or persons shows in the tables. The number of
+#: gemeenten is no such count and is never hidden. Long episodes include those ended on an
+#: unknown date that started more than a year before 31 December, which the length table
+#: puts under "end date unknown" whatever their length: no table shows how many they are.
+KEY_QUOTES: Mapping[str, Quote] = MappingProxyType(
+    {
+        **{name: Quote((("key", name),)) for name in KEY_COUNTS},
+        "melding_after_start": Quote((waiting_cell("<0"),)),
+        "rows_with_melding": Quote((ROWS,), minus=(waiting_cell("none"),)),
+        "long_episodes": Quote(
+            tuple(length_cell(_LONG, c) for c in (*ETHOS_CATEGORY, INVALID)), exact=False
+        ),
+        "long_episodes_ethos2": Quote((length_cell(_LONG, "02"),), exact=False),
+    }
+)
+
+
+def _key(name: str, previous: bool = False) -> Quote:
+    return replace(KEY_QUOTES[name], previous=previous)
+
+
+#: Signal id -> the counts of its detail line, by their name in `Signal.measured` (or, for a
+#: count a share is taken of, a name of its own), and where the tables show each.
+SIGNAL_COUNTS: Mapping[str, Mapping[str, Quote]] = MappingProxyType(
+    {
+        "P01": {"persons": _key("persons_bsn"), "previous": _key("persons_bsn", True)},
+        "P02": {"rows": _key("rows"), "persons": _key("persons_bsn")},
+        "P03": {"rows_unknown_bsn": _key("rows_unknown_bsn"), "of_rows": _key("rows")},
+        "P06": {
+            "rows": _key("melding_after_start"),
+            "rows_with_melding": _key("rows_with_melding"),
+        },
+        "P07": {"episodes": _key("long_episodes"), "of_rows": _key("rows")},
+        "P08": {
+            "episodes": _key("long_episodes_ethos2"),
+            "of_rows": Quote((type_cell("ethos", "02", "rows"),)),
+        },
+    }
+)
+#: Signal id -> its shares, ratios and changes and the counts of `SIGNAL_COUNTS` they are
+#: computed from: shown only when all of those are (a share and one count give the other).
+#: P05 has one change per type, from the type's rows now and before (`type_rows`).
+SIGNAL_DERIVED: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        "P01": {"change": ("persons", "previous")},
+        "P02": {"rows_per_person": ("rows", "persons")},
+        "P03": {"share": ("rows_unknown_bsn", "of_rows")},
+        "P06": {"share": ("rows", "rows_with_melding")},
+        "P07": {"share": ("episodes", "of_rows")},
+        "P08": {"share": ("episodes", "of_rows")},
+    }
+)
+
+
+def type_rows(code: str, previous: bool = False) -> Quote:
+    """The rows of one TypeOpvang in P05's detail line: its cell of the per-type table."""
+    return Quote((type_cell("type", code, "rows"),), previous=previous)
 
 
 def mask_figures(figures: Figures, small: int | None) -> Masked:

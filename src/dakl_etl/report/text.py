@@ -13,6 +13,7 @@ from dakl_etl.report.html import (
     verdict_text,
 )
 from dakl_etl.report.i18n import Lang
+from dakl_etl.report.suppression import KEY_QUOTES
 
 _KEYS = (
     "rows",
@@ -60,5 +61,22 @@ def render_summary(
             line += f"  ({t['before'].lower()} {was}{change})"
         lines.append(line)
     lines.append(f"  {signals_line(report, lang)}")
-    lines += [f"    {s.id} {t[s.id]}: {signal_detail(s, lang)}" for s in report.fired]
+    lines += [f"    {s.id} {t[s.id]}: {signal_detail(s, f, m, mb)}" for s in report.fired]
     return "\n".join(lines)
+
+
+def shown_key_figures(
+    report: DeliveryReport, *, suppress_small: bool = True
+) -> dict[str, int | str]:
+    """The key figures for a log line or a manifest, hidden as on the page ("< 5", "x").
+
+    Also those the page quotes only in the signals (rows with a melding after the start,
+    long episodes): `KEY_QUOTES` says where each shows; the number of gemeenten never hides.
+    """
+    f = NumberFormat("en", small_limit(report, suppress_small))
+    m, _ = masks(report, suppress_small)
+    out: dict[str, int | str] = {}
+    for name, value in report.now.figures.key.as_dict().items():
+        state = m.quoted(KEY_QUOTES[name], value) if name in KEY_QUOTES else None
+        out[name] = value if state is None else f.count(value, state, m.small)
+    return out
