@@ -49,6 +49,11 @@ def render() -> str:
         "(`--previous OLD`; in a run, the file of that year in `latest`); without one the report",
         'says "not judged".',
         "",
+        "A signal is judged on the real numbers, but its detail line shows counts as the",
+        'tables do: below 5 as "< 5", a count that would give a small one away as "x", and a',
+        "share or change that follows from a hidden count not at all; whether the signal fired",
+        "is always shown (`--show-small-counts` shows everything).",
+        "",
         "| id | signal | previous | thresholds |",
         "|---|---|---|---|",
     ]
