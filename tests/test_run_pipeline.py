@@ -231,3 +231,121 @@ def test_sample_under_the_unknown_policy_delivers_the_invalid_bsn_as_999999999(t
     assert outcome.ledger["balanced"]
     for path in outcome.dakl_paths.values():
         assert validate_file(path).accepted
+
+
+# --- R04: a gemeentecode that existed in one reporting year and not the other ----------------
+
+R04_PIPELINE = """\
+delivery:
+  free_text: r04
+  year: {year}
+  with_previous_year: true
+  output: out
+  reference: {reference}
+mappings:
+  type_opvang: {{24-uursopvang: "0301"}}
+sources:
+  zaken:
+    kind: csv
+    path: zaken.csv
+    columns: {{bsn: BSN, gemeente: Gemeente, type_opvang: Type, startdatum: Begin,
+              einddatum: Eind}}
+  bed:
+    kind: csv
+    path: bed.csv
+    granularity: night
+    columns: {{bsn: BSN, datum: Datum, gemeente: Gemeente}}
+    constants: {{type_opvang: "0201"}}
+"""
+
+
+@pytest.fixture(params=["replaced-list-2024", "shipped-list-2023"])
+def r04_case(request, tmp_path):
+    """A region whose sources still use the code of a municipality that merged on 1 January
+    of the reporting year: with a reference list updated by the user (a merger on 2024-01-01,
+    J2024 + J2023), and with the shipped list (Brielle, 0501, merged into Voorne aan Zee on
+    2023-01-01: J2023 + J2022)."""
+    from dakl_etl.reference import default_reference_path
+    from synthetic import synthetic_bsns
+
+    if request.param == "replaced-list-2024":
+        year, old = 2024, "0123"
+        reference = tmp_path / "gemeenten.csv"
+        reference.write_text(
+            default_reference_path().read_text(encoding="utf-8")
+            + f"{old};Oudgemeente;Zuid-Holland;1970-01-01;2024-01-01\n",
+            encoding="utf-8",
+        )
+        reference_yaml = "gemeenten.csv"
+    else:
+        year, old = 2023, "0501"
+        reference, reference_yaml = default_reference_path(), "null"
+    b = synthetic_bsns(4, seed=404)
+    (tmp_path / "zaken.csv").write_text(
+        "BSN;Gemeente;Type;Begin;Eind\n"
+        + f"{b[0]};{old};24-uursopvang;{year - 1}-06-01;{year}-02-01\n"  # line 2: both years
+        + f"{b[1]};{old};24-uursopvang;{year}-03-01;{year}-04-01\n"  # line 3: only the year
+        + f"{b[2]};0363;24-uursopvang;{year}-01-10;{year}-05-01\n",  # line 4: fine
+        encoding="utf-8",
+    )
+    (tmp_path / "bed.csv").write_text(
+        "BSN;Datum;Gemeente\n"
+        + "".join(f"{b[3]};{year}-06-0{d};{old}\n" for d in (1, 2, 3))  # lines 2-4: the year
+        + f"{b[3]};{year}-07-01;0363\n",  # line 5: fine
+        encoding="utf-8",
+    )
+    path = tmp_path / "r04.yaml"
+    path.write_text(R04_PIPELINE.format(year=year, reference=reference_yaml), encoding="utf-8")
+    return path, year, old, reference, b
+
+
+def test_code_gone_in_the_year_is_withheld_and_the_run_delivers(r04_case, tmp_path):
+    from dakl_etl.cli.run import summary
+    from dakl_etl.reference import load_gemeenten
+
+    path, year, old, reference, bsns = r04_case
+    events: list[tuple[str, dict]] = []
+    outcome = run(path, out=tmp_path / "out", now=NOW, on_event=lambda n, f: events.append((n, f)))
+    assert outcome.exit_code == ExitCode.OK, outcome.reports
+    assert sorted(outcome.dakl_paths) == [year - 1, year]
+    gemeenten = load_gemeenten(reference)
+    for y, file in outcome.dakl_paths.items():
+        report = validate_file(file, year=y, gemeenten=gemeenten)
+        assert report.accepted and report.errors == 0, report.to_dict()
+    this_year = read_dakl(outcome.dakl_paths[year])
+    previous = read_dakl(outcome.dakl_paths[year - 1])
+    assert old not in this_year["gemeentecode"].to_list()
+    assert previous["gemeentecode"].to_list() == [old]  # line 2, delivered in the year before
+
+    ledger = outcome.ledger
+    assert ledger["balanced"]
+    zaken, bed = ledger["sources"]["zaken"], ledger["sources"]["bed"]
+    assert (zaken["delivered"], zaken["rejected"], zaken["outside_years"]) == (2, {"R04": 1}, 0)
+    assert (bed["delivered"], bed["rejected"], bed["outside_years"]) == (1, {"R04": 3}, 0)
+    assert ledger["totals"]["rejected_after_registration"] == 4
+    assert ledger["flow"]["withheld_r04_rows_per_year"] == {str(year): 3, str(year - 1): 0}
+
+    rejects = pl.read_csv(outcome.rejects_path, separator=";", infer_schema=False)
+    assert rejects.height == outcome.rejected_rows + outcome.excluded_rows == 4
+    assert list(zip(rejects["source"], rejects["source_line"], strict=True)) == [
+        ("bed", "2"),
+        ("bed", "3"),
+        ("bed", "4"),
+        ("zaken", "3"),
+    ]
+    assert set(rejects["rule"]) == {"R04"} and set(rejects["field"]) == {"gemeentecode"}
+    assert set(rejects["value"]) == {old}
+    for message in rejects["message"]:
+        assert f"did not exist in {year} " in message and "mappings.gemeente" in message
+
+    warnings = [f for name, f in events if name == "withheld_r04"]
+    assert all(f["level"] == "warning" for f in warnings)
+    assert any(f.get("year") == year and f["rows"] == 3 for f in warnings)
+    assert any("year" not in f and f["rows"] == 4 for f in warnings)
+    text = summary(outcome)
+    assert f"withheld R04 ×3: gemeentecode did not exist in {year}" in text
+    assert f"rows withheld from J{year} 3; source rows in no file: 4" in text
+    written = [p.read_text(encoding="utf-8") for p in (tmp_path / "out").iterdir()]
+    outside = [t for t in written if not t.startswith("Aanmaakdatum")] + [repr(events), text]
+    assert len(outside) == 4  # rejects, ledger, events, summary
+    assert not any(bsn in t for bsn in bsns for t in outside)

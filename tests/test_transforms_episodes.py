@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import polars as pl
 import pytest
 
 from dakl_etl.canonical import conform
+from dakl_etl.reference import Gemeenten
 from dakl_etl.transforms.delivery import derive
 from dakl_etl.transforms.episodes import EpisodeSettings
 from synthetic import invalid_bsn, synthetic_bsns
@@ -349,3 +351,181 @@ def test_sources_are_not_limited_in_number():
 
 
 BSNS_60 = synthetic_bsns(60, seed=9)
+
+
+# --- R04: a gemeentecode that did not exist in a reporting year ------------------------------
+
+OLD = "0123"  # a municipality merged away on 1 January 2024: existed in 2023, not in 2024
+REFERENCE = Gemeenten(
+    path=Path("<test reference>"),
+    frame=pl.DataFrame(
+        [
+            ("0363", "Amsterdam", "Noord-Holland", D(1970, 1, 1), None),
+            ("0599", "Rotterdam", "Zuid-Holland", D(1970, 1, 1), None),
+            (OLD, "Oudgemeente", "Zuid-Holland", D(1970, 1, 1), D(2024, 1, 1)),
+        ],
+        schema={
+            "gemeentecode": pl.String,
+            "gemeentenaam": pl.String,
+            "provincie": pl.String,
+            "geldig_vanaf": pl.Date,
+            "geldig_tot": pl.Date,
+        },
+        orient="row",
+    ),
+)
+
+
+def codes(*years: int) -> dict[int, frozenset[str]]:
+    """What the run passes: per reporting year the codes of `Gemeenten.codes_in_year`."""
+    return {y: REFERENCE.codes_in_year(y) for y in years}
+
+
+def r04_rejects(derived) -> list[tuple]:
+    return [
+        (r["source"], r["source_row"], r["outcome"], r["field"], r["value"])
+        for r in derived.rejects.filter(pl.col("rule") == "R04").to_dicts()
+    ]
+
+
+def test_code_of_one_year_is_withheld_from_the_other_year_and_stays_delivered():
+    rows = [row(gemeente=OLD, start=D(2023, 6, 1), end=D(2024, 2, 1), reden="19")]
+    d = run(rows, years=(2024, 2023), gemeentecodes=codes(2024, 2023))
+    assert out(d, 2023) == [(B[0], "0301", D(2023, 6, 1), D(2024, 2, 1), "19", None)]
+    assert out(d, 2024) == []
+    entry = d.ledger["sources"]["zaken"]
+    assert entry["delivered"] == 1 and entry["rejected"] == {} and entry["balanced"]
+    assert entry["rejected_after_registration"] == 0
+    assert d.ledger["flow"]["withheld_r04_rows_per_year"] == {"2024": 1, "2023": 0}
+    assert d.rejects.height == 0
+
+
+def test_episode_only_in_the_year_its_code_did_not_exist_is_rejected_r04():
+    rows = [
+        row(line=2, gemeente=OLD, start=D(2024, 3, 1), end=D(2024, 4, 1)),
+        row(line=3, gemeente="0363", start=D(2024, 3, 1), end=D(2024, 4, 1)),
+    ]
+    d = run(rows, years=(2024, 2023), gemeentecodes=codes(2024, 2023))
+    assert [r[0] for r in out(d, 2024)] == [B[0]]
+    assert d.year_frame(2024)["gemeentecode"].to_list() == ["0363"]
+    assert r04_rejects(d) == [("zaken", 2, "rejected", "gemeentecode", OLD)]
+    reject = d.rejects.row(0, named=True)
+    assert reject["bsn"] == "******" + B[0][-3:]
+    assert f"{OLD} did not exist in 2024" in reject["message"]
+    assert "2023" not in reject["message"]
+    assert "mappings.gemeente" in reject["message"] and "reference list" in reject["message"]
+    entry = d.ledger["sources"]["zaken"]
+    assert (entry["delivered"], entry["rejected"], entry["outside_years"]) == (1, {"R04": 1}, 0)
+    assert entry["registered"] == 2 and entry["rejected_after_registration"] == 1
+    assert d.ledger["balanced"]
+    flow = d.ledger["flow"]
+    assert flow["episodes_rejected_r04"] == 1 and flow["episodes_delivered"] == 1
+    assert flow["withheld_r04_rows_per_year"] == {"2024": 1, "2023": 0}
+
+
+def test_every_night_of_a_rejected_run_is_in_the_rejects_file():
+    rows = (
+        nights("bed", D(2023, 12, 20), 3, line=2, gemeente=OLD)  # 2023: delivered
+        + nights("bed", D(2024, 3, 1), 4, line=10, gemeente=OLD)  # 2024 only: rejected
+        + nights("bed", D(2024, 3, 2), 1, line=30, gemeente=OLD)  # the same night twice
+        + nights("bed", D(2024, 3, 1), 2, line=40, gemeente=OLD, bsn=B[1])  # someone else
+        + nights("bed", D(2024, 3, 1), 2, line=50)  # 0363: delivered
+    )
+    d = run(rows, years=(2024, 2023), gemeentecodes=codes(2024, 2023))
+    assert [r[1] for r in r04_rejects(d)] == [10, 11, 12, 13, 30, 40, 41]
+    entry = d.ledger["sources"]["bed"]
+    assert entry["rejected"] == {"R04": 7} and entry["rejected_after_registration"] == 7
+    assert entry["delivered"] == 5 and entry["balanced"]
+    assert d.ledger["flow"]["withheld_r04_rows_per_year"] == {"2024": 2, "2023": 0}
+    assert d.rejects.height == sum(entry["rejected"].values())
+
+
+def test_open_run_in_no_year_of_its_code_lists_every_night():
+    # 2025 and 2024 delivered; OLD existed in neither: the run reaching `now` is open
+    rows = nights("bed", D(2025, 4, 10), 14, gemeente=OLD)
+    d = run(rows, years=(2025, 2024), gemeentecodes=codes(2025, 2024))
+    assert out(d, 2025) == [] and out(d, 2024) == []
+    assert [r[1] for r in r04_rejects(d)] == list(range(2, 16))
+    assert "did not exist in 2025 " in d.rejects["message"][0]
+    assert d.ledger["balanced"] and d.ledger["totals"]["rejected"] == {"R04": 14}
+
+
+def test_message_names_every_year_the_code_did_not_exist_in():
+    rows = [row(gemeente=OLD, start=D(2024, 6, 1))]  # open: in 2024 and 2025
+    d = run(rows, years=(2025, 2024), gemeentecodes=codes(2025, 2024))
+    assert f"{OLD} did not exist in 2024 and 2025 " in d.rejects["message"][0]
+
+
+def test_r04_from_the_mapping_and_after_registration_add_up_under_one_rule():
+    rows = [
+        row(
+            line=2,
+            gemeente=None,
+            start=D(2024, 1, 1),
+            reject_code="R04",
+            reject_field="gemeentecode",
+            reject_value="Atlantis",
+        ),
+        row(line=3, gemeente=OLD, start=D(2024, 1, 1), end=D(2024, 1, 9)),
+        row(line=4, gemeente=OLD, start=D(2021, 1, 1), end=D(2021, 1, 9)),  # outside the years
+    ]
+    d = run(rows, years=(2024,), gemeentecodes=codes(2024))
+    entry = d.ledger["sources"]["zaken"]
+    assert entry["rejected"] == {"R04": 2} and entry["rejected_after_registration"] == 1
+    assert entry["outside_years"] == 1 and entry["registered"] == 2 and entry["balanced"]
+    messages = dict(zip(d.rejects["source_row"], d.rejects["message"], strict=True))
+    assert messages[2] is None  # the rule's standard message (outputs.rejects)
+    assert "did not exist in 2024" in messages[3]
+
+
+def test_without_codes_nothing_is_withheld():
+    rows = [row(gemeente=OLD, start=D(2024, 3, 1), end=D(2024, 4, 1))]
+    d = run(rows, years=(2024,))
+    assert d.year_frame(2024)["gemeentecode"].to_list() == [OLD]
+    assert d.ledger["flow"]["withheld_r04_rows_per_year"] == {"2024": 0}
+
+
+def test_codes_that_all_existed_change_nothing():
+    rows = [
+        row(line=2, start=D(2023, 6, 1), end=D(2024, 2, 1)),
+        row(line=3, gemeente="0599", start=D(2024, 3, 1)),
+        row(line=4, start=None),
+        *nights("bed", D(2024, 3, 1), 3, line=10),
+    ]
+    plain = run(rows, years=(2024, 2023))
+    checked = run(rows, years=(2024, 2023), gemeentecodes=codes(2024, 2023))
+    for y in (2024, 2023):
+        assert checked.year_frame(y).equals(plain.year_frame(y))
+    assert checked.rejects.equals(plain.rejects)
+    assert checked.ledger == plain.ledger
+
+
+def test_codes_must_cover_every_year():
+    with pytest.raises(ValueError, match="2023"):
+        run([], years=(2024, 2023), gemeentecodes=codes(2024))
+
+
+def test_ledger_notices_a_night_missing_from_the_r04_rejects(monkeypatch):
+    """The rejects file's R04 rows and the rows behind rejected episodes are counted apart:
+    a night lost between them unbalances the ledger."""
+    from dakl_etl.transforms import delivery
+
+    real = delivery.traced_nights
+    monkeypatch.setattr(delivery, "traced_nights", lambda *a: real(*a).head(-1))
+    rows = nights("bed", D(2024, 3, 1), 4, gemeente=OLD)
+    d = run(rows, years=(2024,), gemeentecodes=codes(2024))
+    assert not d.ledger["balanced"] and not d.ledger["sources"]["bed"]["balanced"]
+
+
+def test_nights_of_a_person_without_bsn_are_found_after_renumbering():
+    # persons without a valid BSN are numbered again across sources after the nights were
+    # kept: the nights of the rejected run are matched by their key, not by that number
+    rows = [
+        row("a", 2, bsn=None, client_id="K0", gemeente="0363", start=D(2024, 1, 1)),
+        *nights("bed", D(2024, 3, 1), 3, line=5, bsn=None, client_id="K1", gemeente=OLD),
+        *nights("bed", D(2024, 3, 1), 2, line=9, bsn=None, gemeente=OLD),  # a row = a person
+    ]
+    d = run(rows, years=(2024,), gemeentecodes=codes(2024))
+    assert [r[1] for r in r04_rejects(d)] == [5, 6, 7, 9, 10]
+    assert set(d.rejects["bsn"].to_list()) == {"******999"}
+    assert d.ledger["balanced"] and d.ledger["totals"]["rejected"] == {"R04": 5}

@@ -1,25 +1,52 @@
 """Properties over random sources: the ledger balances, episodes match a plain-Python
-reference merge, never overlap, clamped ends are never before the start, dedup is idempotent."""
+reference merge, never overlap, clamped ends are never before the start, dedup is idempotent.
+
+The sources sometimes carry a gemeentecode that existed in 2023 but not in 2024 (`OLD`) or in
+neither (`GONE`): such episodes are withheld from the years their code did not exist in (R04),
+and the ledger still accounts for every row."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
+from pathlib import Path
 
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dakl_etl.canonical import conform
+from dakl_etl.reference import Gemeenten
 from dakl_etl.transforms.delivery import derive
 from dakl_etl.transforms.episodes import EpisodeSettings
-from dakl_etl.transforms.years import dedup, in_year
+from dakl_etl.transforms.years import dedup, in_file
 from synthetic import invalid_bsn, synthetic_bsns
 
 POOL = synthetic_bsns(3, seed=11)
 NOW = dt.datetime(2025, 2, 10, 8, 30)
 FIRST = dt.date(2022, 10, 1)
 YEARS = (2024, 2023)
+OLD, GONE = "0123", "0005"  # merged away on 1 January 2024; gone since 2019
+REFERENCE = Gemeenten(
+    path=Path("<test reference>"),
+    frame=pl.DataFrame(
+        [
+            ("0363", "Amsterdam", "Noord-Holland", dt.date(1970, 1, 1), None),
+            ("0599", "Rotterdam", "Zuid-Holland", dt.date(1970, 1, 1), None),
+            (OLD, "Oudgemeente", "Zuid-Holland", dt.date(1970, 1, 1), dt.date(2024, 1, 1)),
+            (GONE, "Bedum", "Groningen", dt.date(1970, 1, 1), dt.date(2019, 1, 1)),
+        ],
+        schema={
+            "gemeentecode": pl.String,
+            "gemeentenaam": pl.String,
+            "provincie": pl.String,
+            "geldig_vanaf": pl.Date,
+            "geldig_tot": pl.Date,
+        },
+        orient="row",
+    ),
+)
+CODES = {y: REFERENCE.codes_in_year(y) for y in YEARS}
 
 
 @st.composite
@@ -42,7 +69,7 @@ def source_rows(draw):
                 v_nummer=draw(st.sampled_from([None, None, "0000000001"])),
                 client_id=draw(st.sampled_from([None, "K1", "K2"])),
                 type_opvang=draw(st.sampled_from(["0201", "0301", "0301"])),
-                gemeentecode=draw(st.sampled_from(["0363", "0363", "0599"])),
+                gemeentecode=draw(st.sampled_from(["0363", "0363", "0599", "0599", OLD, GONE])),
                 startdatum=start,
                 einddatum=start
                 if night
@@ -70,6 +97,7 @@ def derive_rows(rows, gap, policy):
         now=NOW,
         settings=EpisodeSettings(merge_gap_days=gap),
         invalid_bsn=policy,
+        gemeentecodes=CODES,
     )
 
 
@@ -171,8 +199,11 @@ def test_ledger_balances_and_counts_every_row_once(rows, gap, policy):
             + entry["excluded"]
             + entry["outside_years"]
         )
+        assert entry["registered"] == (
+            entry["delivered"] + entry["outside_years"] + entry["rejected_after_registration"]
+        )
     assert d.ledger["totals"]["read"] == len(rows)
-    assert d.rejects.height == sum(1 for r in rows if r["excluded"] or r["reject_code"]) + (
+    early = sum(1 for r in rows if r["excluded"] or r["reject_code"]) + (
         sum(
             1
             for r in rows
@@ -181,6 +212,22 @@ def test_ledger_balances_and_counts_every_row_once(rows, gap, policy):
         if policy == "reject"
         else 0
     )
+    late = d.ledger["totals"]["rejected_after_registration"]
+    assert d.rejects.height == early + late
+    # every source row at most once in the rejects file
+    assert d.rejects.select("source", "source_row").is_unique().all()
+    # R04 after registration: only rows whose code did not exist in one of the years
+    by_line = {(r["source"], r["source_row"]): r for r in rows}
+    after = d.rejects.filter(pl.col("message").is_not_null())
+    assert after.height == late
+    for r in after.iter_rows(named=True):
+        source_row = by_line[(r["source"], r["source_row"])]
+        assert (r["rule"], r["field"]) == ("R04", "gemeentecode")
+        assert r["value"] == source_row["gemeentecode"] in (OLD, GONE)
+    # a row with a code that existed in no year is never delivered
+    gone = [r for r in rows if r["gemeentecode"] == GONE]
+    if gone and not any(r["gemeentecode"] != GONE for r in rows):
+        assert d.ledger["totals"]["delivered"] == 0
 
 
 @common
@@ -233,7 +280,8 @@ def test_year_rows_obey_the_year_rules(rows, gap):
                 assert r["einddatum"] == last and r["reden"] is None
         keys = frame.select("person", "type_opvang", "gemeentecode", "startdatum")
         assert keys.is_unique().all()
-        assert frame.height == d.episodes.filter(in_year(y)).height
+        assert frame.height == d.episodes.filter(in_file(y, CODES)).height
+        assert set(frame["gemeentecode"].to_list()) <= CODES[y]
 
 
 @common
@@ -257,7 +305,6 @@ def test_dedup_is_idempotent_and_keeps_unknown_persons_apart(rows, gap):
 @given(rows=source_rows(), gap=st.integers(0, 3), policy=st.sampled_from(["reject", "unknown"]))
 def test_every_derived_year_file_passes_the_validator(rows, gap, policy):
     from dakl_etl.outputs.writer import dakl_bytes, dakl_file_name, format_dakl
-    from dakl_etl.reference import load_gemeenten
     from dakl_etl.validation import validate_bytes
 
     d = derive_rows(rows, gap, policy)
@@ -266,5 +313,5 @@ def test_every_derived_year_file_passes_the_validator(rows, gap, policy):
         if frame.height == 0:
             continue
         data = dakl_bytes(format_dakl(frame, NOW))
-        report = validate_bytes(data, dakl_file_name(y, "prop"), year=y, gemeenten=load_gemeenten())
+        report = validate_bytes(data, dakl_file_name(y, "prop"), year=y, gemeenten=REFERENCE)
         assert report.errors == 0, report.to_dict()["counts"]

@@ -110,6 +110,7 @@ def run_command(
 def summary(outcome: RunOutcome) -> str:
     """The end-of-run text: per year the verdict and findings, the ledger table, conflicts."""
     lines: list[str] = []
+    withheld = outcome.ledger.get("flow", {}).get("withheld_r04_rows_per_year", {})
     for y in outcome.years:
         report = outcome.reports.get(y)
         rows = outcome.rows_per_year.get(y, 0)
@@ -122,6 +123,11 @@ def summary(outcome: RunOutcome) -> str:
         if report is not None:
             head += f" — {report.errors} error(s), {report.warnings} warning(s)"
         lines.append(head)
+        if withheld.get(str(y)):
+            lines.append(
+                f"  withheld R04 ×{withheld[str(y)]}: gemeentecode did not exist in {y} "
+                "(not in this file; see the ledger and rejects)"
+            )
         if report is not None:
             for code, n in sorted(report.counts.items()):
                 rule = RULES.get(code)

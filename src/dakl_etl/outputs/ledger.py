@@ -55,6 +55,15 @@ def render_ledger(ledger: Mapping) -> str:
         f"(night runs {flow['night_runs']} from {flow['night_rows']} nights) → episodes "
         f"{flow['episodes']} ({flow['episodes_delivered']} in the years) → rows: {per_year}"
     )
+    withheld = {y: n for y, n in flow.get("withheld_r04_rows_per_year", {}).items() if n}
+    after = ledger["totals"].get("rejected_after_registration", 0)
+    if withheld or after:
+        where = ", ".join(f"J{y} {n}" for y, n in withheld.items()) or "none"
+        out.append(
+            f"R04 (gemeentecode did not exist in the year): rows withheld from {where}; "
+            f"source rows in no file: {after} (in the rejects file). Map the old code under "
+            "mappings.gemeente or update the reference list."
+        )
     if flow.get("conflicts"):
         out.append(
             f"end-date conflicts (open in one registration, closed in another): {flow['conflicts']}"

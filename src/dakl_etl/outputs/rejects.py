@@ -51,8 +51,14 @@ def rejects_table(rejects: pl.DataFrame) -> pl.DataFrame:
     """The file's columns from the run's rejects frame (`transforms.delivery.REJECT_COLUMNS`).
 
     The run masks `bsn` and personal values already; masking again here (a no-op on masked
-    text) is what lets this file promise never to hold a full BSN or V-nummer.
+    text) is what lets this file promise never to hold a full BSN or V-nummer. The message is
+    the rule's (`_MESSAGES`) unless the row brings its own (`message`, built by the run from
+    codes and years only: R04 after registration names the year the code did not exist in).
     """
+    standard = pl.col("rule").replace_strict(
+        _MESSAGES, default="Cannot be delivered; see the rule id.", return_dtype=pl.String
+    )
+    own = pl.col("message") if "message" in rejects.columns else pl.lit(None, pl.String)
     return rejects.select(
         pl.col("source"),
         pl.col("source_row").alias("source_line"),
@@ -61,11 +67,7 @@ def rejects_table(rejects: pl.DataFrame) -> pl.DataFrame:
         pl.col("field"),
         mask_if_digit_run("value").alias("value"),
         mask_expr("bsn").alias("bsn"),
-        pl.col("rule")
-        .replace_strict(
-            _MESSAGES, default="Cannot be delivered; see the rule id.", return_dtype=pl.String
-        )
-        .alias("message"),
+        pl.coalesce(own, standard).alias("message"),
     )
 
 

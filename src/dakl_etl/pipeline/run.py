@@ -189,6 +189,9 @@ def run_into(
         now=now,
         settings=episode_settings(pipeline),
         invalid_bsn=pipeline.persons.invalid_bsn,
+        # R04 as the final validation judges it: an episode goes into a year's file only when
+        # its gemeentecode existed in that year; the others are withheld and accounted for
+        gemeentecodes={y: gemeenten.codes_in_year(y) for y in years},
     )
     parts = _read_sources(pipeline, gemeenten, settings)
     timings["read_and_reduce_sources"] = time.perf_counter() - t0
@@ -211,7 +214,9 @@ def run_into(
                 "outside_years": entry["outside_years"],
             },
         )
-    emit("episodes", {k: v for k, v in ledger["flow"].items() if k != "rows_per_year"})
+    emit("episodes", {k: v for k, v in ledger["flow"].items() if not isinstance(v, dict)})
+    for event in withheld_events(ledger):
+        emit("withheld_r04", event)
 
     outcome = RunOutcome(
         exit_code=ExitCode.OK,
@@ -348,6 +353,36 @@ def _writing(directory: Path) -> Iterator[None]:
             f"{directory}: cannot write the delivery there ({exc.strerror or type(exc).__name__});"
             " choose a writable directory with --out or delivery.output"
         ) from None
+
+
+def withheld_events(ledger: dict) -> list[dict]:
+    """Warnings for rows kept out of a year's file because their gemeentecode did not exist in
+    that year (R04): per year the file rows withheld, and the source rows in no file at all."""
+    flow = ledger.get("flow", {})
+    events = [
+        {
+            "level": "warning",
+            "year": int(year),
+            "rows": n,
+            "message": f"J{year}: {n} row(s) withheld from the file: gemeentecode did not "
+            f"exist in {year} (R04); map the old code under mappings.gemeente or update the "
+            "reference list",
+        }
+        for year, n in flow.get("withheld_r04_rows_per_year", {}).items()
+        if n
+    ]
+    rejected = ledger.get("totals", {}).get("rejected_after_registration", 0)
+    if rejected:
+        events.append(
+            {
+                "level": "warning",
+                "rows": rejected,
+                "episodes": flow.get("episodes_rejected_r04", 0),
+                "message": f"{rejected} source row(s) in no file (R04): their gemeentecode did "
+                "not exist in any year they fall in; listed in the rejects file",
+            }
+        )
+    return events
 
 
 def conflict_examples(derived: Derived, limit: int = MAX_CONFLICT_EXAMPLES) -> list[dict]:

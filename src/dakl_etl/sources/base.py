@@ -17,7 +17,8 @@ import polars as pl
 from dakl_etl.config import Pipeline
 from dakl_etl.errors import SourceError
 
-#: Lineage column every adapter adds: line (CSV, header = 1) / sheet row / result row.
+#: Lineage column every adapter adds: line the record starts on (CSV, header = 1) / sheet row /
+#: result row.
 ROW = "__source_row"
 
 

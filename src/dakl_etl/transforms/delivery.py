@@ -3,13 +3,29 @@
 No I/O: the pipeline reads the sources, calls `derive`, validates and writes. Each source is
 reduced on its own to registrations (night rows to runs), rejects and counts, one lazy plan
 collected once; only those registrations are combined across sources and merged to episodes.
+
+R04 (the gemeentecode existed in the reporting year) is the one rule decided per episode and
+year rather than per row: a source may carry a code of a municipality that existed in one
+reporting year and not the other. With `Settings.gemeentecodes` (year -> codes, from
+`reference.Gemeenten.codes_in_year`, the validator's own set) such an episode is withheld from
+the file of each year its code did not exist in, so one stale code cannot block the delivery:
+
+- delivered in another year: it stays `delivered` in the ledger;
+- in no file at all: every source row behind it is `rejected` R04 in the ledger and in the
+  rejects file (field gemeentecode, the code, the year(s) it did not exist in and the fix) —
+  for night runs every night, not only the first line of the run (see `traced_nights`);
+- either way the flow counts, per year, the rows kept out of that year's file
+  (`withheld_r04_rows_per_year`: file rows, i.e. episodes, not source rows).
+
+A code not in the reference list at all is rejected per row while mapping (R04 too, with the
+rule's standard message); the rows handled here carry codes the list knows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Collection, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -30,14 +46,24 @@ from dakl_etl.transforms.episodes import (
 )
 from dakl_etl.transforms.ledger import build_ledger, registration_outcomes, row_outcomes
 from dakl_etl.transforms.persons import (
+    GROUP_PERSON,
     InvalidBsnPolicy,
     assign_persons,
     bsn_rule,
     number_other_persons,
 )
-from dakl_etl.transforms.years import DAKL_COLUMNS, in_any_year, year_frames
+from dakl_etl.transforms.years import (
+    DAKL_COLUMNS,
+    gemeente_valid,
+    in_any_year,
+    in_year,
+    withheld_r04,
+    year_frames,
+)
 
-REJECT_COLUMNS = ("source", "source_row", "outcome", "rule", "field", "value", "bsn")
+#: `message`: null where the rule's standard message says it (`outputs.rejects`); set where
+#: the reject needs its own words (R04 after registration: which years, what to do).
+REJECT_COLUMNS = ("source", "source_row", "outcome", "rule", "field", "value", "bsn", "message")
 
 
 @dataclass
@@ -47,7 +73,10 @@ class Derived:
     years: dict[int, pl.DataFrame]  # year -> rows for the writer (DAKL_COLUMNS + person, episode)
     rejects: pl.DataFrame  # REJECT_COLUMNS; BSN and values already masked
     ledger: dict
-    episodes: pl.DataFrame  # one row per episode (personal columns included: never log it)
+    #: one row per episode (personal columns included: never log it); `delivered`: in at least
+    #: one year's file; `rejected_r04`: in a year by its dates, but its gemeentecode existed in
+    #: none of them
+    episodes: pl.DataFrame
     #: per conflicting episode its first open registration: source, line, type, gemeente,
     #: masked BSN, start — where to look for a stale open record
     conflicts: pl.DataFrame = field(default_factory=pl.DataFrame)
@@ -138,8 +167,22 @@ def rejects_frame(rows: pl.LazyFrame, sources: Iterable[str]) -> pl.LazyFrame:
                 pl.col("excluded"), pl.col("reject_value"), mask_expr("bsn"), screened_value()
             ).alias("value"),
             mask_expr("bsn").alias("bsn"),
+            pl.lit(None, pl.String).alias("message"),
         )
     )
+
+
+#: A night row kept for R04 (`traced_nights`): where it is, whose (`person`, or `other_key`
+#: for persons without a valid BSN: they are numbered across sources only later), TypeOpvang
+#: and gemeentecode (`_kind`, the low part of `group`) and its night.
+TRACED_NIGHT_SCHEMA = {
+    "_src": pl.Int32,
+    "source_row": pl.Int64,
+    "person": pl.Int64,
+    "other_key": pl.String,
+    "_kind": pl.Int64,
+    "_night": pl.Date,
+}
 
 
 @dataclass
@@ -150,6 +193,8 @@ class SourcePart:
     registrations: pl.DataFrame
     rejects: pl.DataFrame
     counts: dict[str, int]
+    #: night rows whose run might be rejected for R04 later (`traced_nights`)
+    nights: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=TRACED_NIGHT_SCHEMA))
 
 
 @dataclass(frozen=True)
@@ -161,6 +206,9 @@ class Settings:
     today: dt.date  # the day of the moment of extraction
     episodes: EpisodeSettings = field(default_factory=EpisodeSettings)
     invalid_bsn: InvalidBsnPolicy = "reject"
+    #: year -> the gemeentecodes that existed in it (`Gemeenten.codes_in_year`, R04), for
+    #: every reporting year; None: no check (every episode of a year goes into its file)
+    gemeentecodes: Mapping[int, frozenset[str]] | None = None
 
     @classmethod
     def of(
@@ -171,14 +219,26 @@ class Settings:
         now: dt.datetime | dt.date,
         settings: EpisodeSettings | None = None,
         invalid_bsn: InvalidBsnPolicy = "reject",
+        gemeentecodes: Mapping[int, Collection[str]] | None = None,
     ) -> Settings:
         names = tuple(sources)
+        ordered = tuple(sorted(set(years), reverse=True))
+        codes = None
+        if gemeentecodes is not None:
+            missing = [y for y in ordered if y not in gemeentecodes]
+            if missing:
+                raise ValueError(
+                    f"gemeentecodes has no codes for reporting year(s) {missing}; give every "
+                    "year's codes (Gemeenten.codes_in_year) or none"
+                )
+            codes = {y: frozenset(gemeentecodes[y]) for y in ordered}
         return cls(
             sources=names,
-            years=tuple(sorted(set(years), reverse=True)),
+            years=ordered,
             today=now.date() if isinstance(now, dt.datetime) else now,
             episodes=settings or EpisodeSettings(),
             invalid_bsn=invalid_bsn,
+            gemeentecodes=codes,
         )
 
 
@@ -207,10 +267,50 @@ def reduce_source(position: int, frame: pl.LazyFrame, settings: Settings) -> Sou
         ]
     )
     del prepared
+    regs = registrations(candidates, now=settings.today, settings=settings.episodes)
     return SourcePart(
-        registrations=registrations(candidates, now=settings.today, settings=settings.episodes),
+        registrations=regs,
         rejects=rejects,
         counts={**counts.row(0, named=True), "registered": candidates.height},
+        nights=traced_nights(candidates, regs, settings.gemeentecodes),
+    )
+
+
+def traced_nights(
+    candidates: pl.DataFrame,
+    regs: pl.DataFrame,
+    gemeentecodes: Mapping[int, Collection[str]] | None,
+) -> pl.DataFrame:
+    """The night rows whose run may later be rejected for R04 (`TRACED_NIGHT_SCHEMA`).
+
+    A registration keeps only the first line of a run of nights; to list every night of a run
+    that ends up in no file (the rejects file is per source row), the nights of runs whose
+    gemeentecode did not exist in every reporting year are kept here, before the rows are let
+    go: a superset, cheap to find (first the runs, a fraction of the rows; the nights only when
+    a run has such a code). Clean data keeps nothing and costs one look at its runs.
+    """
+    none = pl.DataFrame(schema=TRACED_NIGHT_SCHEMA)
+    if not gemeentecodes or not regs.height or not regs["night"].any():
+        return none
+    always = frozenset.intersection(*(frozenset(c) for c in gemeentecodes.values()))
+    suspect = (
+        regs.lazy()
+        .filter(pl.col("night") & ~gemeente_valid(always))
+        .select((pl.col("group") % 10_000).unique())
+        .collect()
+        .to_series()
+    )
+    if suspect.is_empty():
+        return none
+    return candidates.filter(
+        pl.col("night") & (pl.col("group") % 10_000).is_in(suspect.implode())
+    ).select(
+        pl.col("_src").cast(pl.Int32),
+        pl.col("source_row").cast(pl.Int64),
+        pl.col("person").cast(pl.Int64),
+        pl.col("other_key").cast(pl.String),
+        (pl.col("group") % GROUP_PERSON).cast(pl.Int64).alias("_kind"),
+        pl.col("startdatum").alias("_night"),
     )
 
 
@@ -222,14 +322,24 @@ def derive(
     settings: EpisodeSettings | None = None,
     invalid_bsn: InvalidBsnPolicy = "reject",
     release_sources: bool = False,
+    gemeentecodes: Mapping[int, Collection[str]] | None = None,
 ) -> Derived:
     """Persons, registrations, episodes, year files, rejects and ledger from canonical frames.
 
     `now` is the moment of extraction: ends after it are not yet real, night runs reaching it
     are open. `release_sources=True` empties the `frames` dict as the sources are reduced, so
     the full source frames need not stay in memory through the rest of the run.
+    `gemeentecodes` (year -> codes valid in it, for every year): withhold episodes from the
+    years their gemeentecode did not exist in (R04, see the module doc); None: no check.
     """
-    run = Settings.of(frames, years=years, now=now, settings=settings, invalid_bsn=invalid_bsn)
+    run = Settings.of(
+        frames,
+        years=years,
+        now=now,
+        settings=settings,
+        invalid_bsn=invalid_bsn,
+        gemeentecodes=gemeentecodes,
+    )
     clock = _Clock()
     parts = []
     for position, name in enumerate(run.sources):
@@ -252,12 +362,6 @@ def combine(parts: list[SourcePart], settings: Settings, *, clock: _Clock | None
         [p.rejects for p in parts] or [rejects_frame(_no_rows().lazy(), names).collect()],
         how="vertical",
     ).sort("source", "source_row")
-    outcomes = row_outcomes(
-        [p.counts["read"] for p in parts],
-        rejects.lazy(),
-        [p.counts["registered"] for p in parts],
-        names,
-    ).collect()
     combined = pl.concat(
         [p.registrations for p in parts]
         or [registrations(_no_rows(), now=settings.today, settings=settings.episodes)],
@@ -272,14 +376,40 @@ def combine(parts: list[SourcePart], settings: Settings, *, clock: _Clock | None
     del combined
     clock.lap("registrations")
     years = list(settings.years)
+    codes = settings.gemeentecodes
     episodes = (
         aggregate_episodes(regs.lazy(), precedence=bool(settings.episodes.end_date_precedence))
-        .with_columns(delivered=in_any_year(years))
+        .with_columns(delivered=in_any_year(years, codes))
+        .with_columns(
+            rejected_r04=(in_any_year(years) & ~pl.col("delivered"))
+            if codes is not None
+            else pl.lit(False)
+        )
         .collect()
     )
     clock.lap("episodes")
-    per_year = year_frames(episodes, years)
+    per_year = year_frames(episodes, years, codes)
+    withheld = {y: 0 for y in years}
+    if codes is not None and years:
+        counts_r04 = episodes.select(withheld_r04(y, codes).sum().alias(str(y)) for y in years)
+        withheld = {y: int(counts_r04[str(y)][0]) for y in years}
+    rejected_r04 = episodes.filter(pl.col("rejected_r04"))
+    if codes is not None and rejected_r04.height:
+        late = r04_rejects(
+            regs,
+            rejected_r04,
+            pl.concat([p.nights for p in parts], how="vertical"),
+            names,
+            years=years,
+        )
+        rejects = pl.concat([rejects, late], how="vertical").sort("source", "source_row")
     clock.lap("years")
+    outcomes = row_outcomes(
+        [p.counts["read"] for p in parts],
+        rejects.lazy(),
+        [p.counts["registered"] for p in parts],
+        names,
+    ).collect()
     conflicts = (
         conflicting_registrations(regs.lazy(), episodes.lazy())
         .select(
@@ -300,6 +430,7 @@ def combine(parts: list[SourcePart], settings: Settings, *, clock: _Clock | None
         "night_runs": int(regs["night"].sum()),
         "episodes": episodes.height,
         "episodes_delivered": int(episodes["delivered"].sum()),
+        "episodes_rejected_r04": rejected_r04.height,
         "conflicts": int(episodes["conflict"].sum()),
         "invalid_bsn_rows": counted("invalid_bsn_rows"),
         "invalid_bsn_delivered_as_unknown": counted("invalid_bsn_delivered_as_unknown"),
@@ -311,6 +442,7 @@ def combine(parts: list[SourcePart], settings: Settings, *, clock: _Clock | None
         years=years,
         flow=flow,
         rows_per_year={y: f.height for y, f in per_year.items()},
+        withheld_per_year=withheld,
     )
     clock.lap("ledger")
     return Derived(
@@ -321,6 +453,94 @@ def combine(parts: list[SourcePart], settings: Settings, *, clock: _Clock | None
         conflicts=conflicts,
         counts=flow,
         timings=clock.laps,
+    )
+
+
+#: The rejects file's message for a row behind an episode in no year's file because of R04.
+R04_MESSAGE = (
+    "Gemeentecode {} did not exist in {} (CBS reference list), the reporting year(s) this stay "
+    "falls in, so the row is in no DAKL file: map the old code to the current one under "
+    "mappings.gemeente in the pipeline YAML, or update the reference list (delivery.reference) "
+    "if the code is valid after all."
+)
+
+
+def r04_rejects(
+    regs: pl.DataFrame,
+    rejected: pl.DataFrame,
+    nights: pl.DataFrame,
+    sources: Iterable[str],
+    *,
+    years: Iterable[int],
+) -> pl.DataFrame:
+    """The rejects (`REJECT_COLUMNS`) of the source rows behind the episodes `rejected` for
+    R04: in a reporting year by their dates, with a gemeentecode that existed in none of them.
+
+    One row per source row, as every reject: an episode registration is its own line
+    (`first_row`); a run of nights is each of its nights, found among `nights`
+    (`traced_nights`: same source, person, type and gemeente, a night from the run's first to
+    its last, or any later one while the run is open — runs of one source and group never
+    overlap). A person without a valid BSN is matched by `other_key`: `group` was renumbered
+    across sources after the nights were kept. The message names the year(s) the code did not
+    exist in and the fix.
+    """
+    names = dict(enumerate(sources))
+    not_in = pl.concat_str(
+        [pl.when(in_year(y)).then(pl.lit(str(y))) for y in sorted(years)],
+        separator=" and ",
+        ignore_nulls=True,
+    )
+    about = rejected.lazy().select(
+        "episode",
+        pl.col("gemeentecode").alias("value"),
+        mask_expr("bsn_out").alias("bsn"),
+        pl.format(R04_MESSAGE, pl.col("gemeentecode"), not_in).alias("message"),
+    )
+    who = pl.coalesce(pl.col("other_key"), pl.col("person").cast(pl.String)).alias("_who")
+    behind = (
+        regs.lazy()
+        .select(
+            "_src",
+            "episode",
+            "night",
+            who,
+            (pl.col("group") % GROUP_PERSON).alias("_kind"),
+            "first_row",
+            "startdatum",
+            "einddatum",
+            "is_open",
+        )
+        .join(about, on="episode", how="inner")
+    )
+    kept = ("_src", "source_row", "value", "bsn", "message")
+    single = behind.filter(~pl.col("night")).rename({"first_row": "source_row"}).select(kept)
+    night = pl.col("_night")
+    of_runs = (
+        behind.filter(pl.col("night"))
+        .join(
+            nights.lazy().select("_src", "source_row", who, "_kind", "_night"),
+            on=["_src", "_who", "_kind"],
+            how="inner",
+        )
+        .filter(
+            (night >= pl.col("startdatum"))
+            & (pl.col("is_open") | (night <= pl.col("einddatum"))).fill_null(False)
+        )
+        .select(kept)
+    )
+    return (
+        pl.concat([single, of_runs], how="vertical")
+        .select(
+            pl.col("_src").replace_strict(names, return_dtype=pl.String).alias("source"),
+            pl.col("source_row").cast(pl.Int64),
+            pl.lit("rejected").alias("outcome"),
+            pl.lit("R04").alias("rule"),
+            pl.lit("gemeentecode").alias("field"),
+            "value",
+            "bsn",
+            "message",
+        )
+        .collect()
     )
 
 

@@ -4,6 +4,20 @@ Buckets per source: `delivered` (part of an episode in at least one year file), 
 (per rule id), `excluded` (out of scope by mapping) and `outside_years` (only in episodes outside
 the reporting years). `read` is counted independently from the rows themselves, so
 `read == sum(buckets)` is a real check: a row lost or counted twice in between breaks it.
+
+Most rejects are decided per row, before registrations (`registered` counts the rows that went
+on). One is decided per episode, after them: an episode that falls in a reporting year by its
+dates but whose gemeentecode existed in none of those years is in no file (R04). Its rows are
+`rejected` R04 — counted from the rejects file's rows, like every reject — and, counted
+separately from the registrations behind the episode, `rejected_after_registration`. So:
+
+    read       == delivered + sum(rejected) + excluded + outside_years
+    registered == delivered + outside_years + rejected_after_registration
+
+Both sides of each equation are counted independently; together they also check that the
+rejects file lists exactly the rows behind the episodes rejected after registration. An
+episode withheld from one year's file but delivered in another stays `delivered`; the flow
+counts those rows per year (`withheld_r04_rows_per_year`).
 """
 
 from __future__ import annotations
@@ -53,21 +67,35 @@ def row_outcomes(
     )
 
 
-def registration_outcomes(
-    regs: pl.LazyFrame, delivered: pl.LazyFrame, sources: Iterable[str]
-) -> pl.LazyFrame:
-    """Per source: rows behind registrations whose episode is delivered / outside the years.
+#: What became of the rows behind a registration, by its episode (`registration_outcomes`).
+EPISODE_BUCKETS = ("delivered", "outside_years", "rejected")
 
-    `regs` has `_src` (position in `sources`), `episode`, `n_rows`; `delivered` has `episode`
-    and `delivered` (bool).
+
+def registration_outcomes(
+    regs: pl.LazyFrame, episodes: pl.LazyFrame, sources: Iterable[str]
+) -> pl.LazyFrame:
+    """Per source and `bucket` (`EPISODE_BUCKETS`): rows behind registrations whose episode is
+    delivered, outside the years, or rejected after registration (R04: in no year's file).
+
+    `regs` has `_src` (position in `sources`), `episode`, `n_rows`; `episodes` has `episode`,
+    `delivered` and `rejected_r04` (bool). A registration whose episode is missing gets no
+    bucket (null): its rows are counted nowhere and the ledger does not balance.
     """
     names = dict(enumerate(sources))
+    bucket = (
+        pl.when(pl.col("delivered"))
+        .then(pl.lit("delivered"))
+        .when(pl.col("rejected_r04"))
+        .then(pl.lit("rejected"))
+        .when(pl.col("delivered").is_not_null())
+        .then(pl.lit("outside_years"))
+    )
     return (
         regs.select("_src", "episode", "n_rows")
-        .join(delivered.select("episode", "delivered"), on="episode", how="left")
+        .join(episodes.select("episode", "delivered", "rejected_r04"), on="episode", how="left")
         .group_by(
             pl.col("_src").replace_strict(names, return_dtype=pl.String).alias("source"),
-            pl.col("delivered").fill_null(False),
+            bucket.alias("bucket"),
         )
         .agg(pl.col("n_rows").sum().cast(pl.Int64).alias("rows"))
     )
@@ -81,10 +109,13 @@ def build_ledger(
     years: Iterable[int],
     flow: Mapping[str, int],
     rows_per_year: Mapping[int, int],
+    withheld_per_year: Mapping[int, int] | None = None,
 ) -> dict:
     """Assemble the ledger dict (JSON-ready) from `row_outcomes` and `registration_outcomes`.
 
-    `flow` carries the counts along the way (night rows, registrations, episodes, conflicts…).
+    `flow` carries the counts along the way (night rows, registrations, episodes, conflicts…);
+    `withheld_per_year`: rows (episodes) withheld from each year's file because their
+    gemeentecode did not exist in that year (R04), also when delivered in another year.
     """
     per_source: dict[str, dict] = {}
     names = list(
@@ -104,11 +135,12 @@ def build_ledger(
         }
         entry = {
             "read": int(mine.filter(pl.col("outcome") == "read")["rows"].sum()),
-            "delivered": int(regs.filter(pl.col("delivered"))["rows"].sum()),
+            "delivered": _bucket(regs, "delivered"),
             "rejected": rejected,
             "excluded": int(mine.filter(pl.col("outcome") == "excluded")["rows"].sum()),
-            "outside_years": int(regs.filter(~pl.col("delivered"))["rows"].sum()),
+            "outside_years": _bucket(regs, "outside_years"),
             "registered": int(mine.filter(pl.col("outcome") == "registered")["rows"].sum()),
+            "rejected_after_registration": _bucket(regs, "rejected"),
         }
         entry["balanced"] = _balances(entry)
         per_source[name] = entry
@@ -119,6 +151,9 @@ def build_ledger(
         "excluded": sum(e["excluded"] for e in per_source.values()),
         "outside_years": sum(e["outside_years"] for e in per_source.values()),
         "registered": sum(e["registered"] for e in per_source.values()),
+        "rejected_after_registration": sum(
+            e["rejected_after_registration"] for e in per_source.values()
+        ),
     }
     totals["balanced"] = _balances(totals)
     return {
@@ -131,12 +166,21 @@ def build_ledger(
             "rows_per_year": {
                 str(y): int(n) for y, n in sorted(rows_per_year.items(), reverse=True)
             },
+            "withheld_r04_rows_per_year": {
+                str(y): int((withheld_per_year or {}).get(y, 0))
+                for y in sorted(rows_per_year, reverse=True)
+            },
         },
     }
 
 
+def _bucket(regs: pl.DataFrame, name: str) -> int:
+    return int(regs.filter(pl.col("bucket") == name)["rows"].sum())
+
+
 def _balances(entry: Mapping) -> bool:
-    """read = sum of the buckets, and the rows that went on all came out as an episode."""
+    """read = sum of the buckets, and the rows that went on all came out of an episode: as
+    delivered, outside the years or rejected after registration (see the module doc)."""
     buckets = (
         entry["delivered"]
         + sum(entry["rejected"].values())
@@ -144,7 +188,7 @@ def _balances(entry: Mapping) -> bool:
         + entry["outside_years"]
     )
     return entry["read"] == buckets and entry["registered"] == (
-        entry["delivered"] + entry["outside_years"]
+        entry["delivered"] + entry["outside_years"] + entry["rejected_after_registration"]
     )
 
 
