@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
+from pathlib import Path
 
+import polars as pl
 from hypothesis import strategies as st
+
+from dakl_etl.reference import Gemeenten
 
 _WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2)
 
@@ -41,3 +46,24 @@ bsn_strategy = (
 )
 
 v_nummer_strategy = st.text("0123456789", min_size=10, max_size=10)
+
+
+def reference(*extra: tuple[str, str, str, dt.date, dt.date | None]) -> Gemeenten:
+    """A small municipality list: Amsterdam and Rotterdam (still existing) plus `extra` rows
+    (code, name, province, geldig_vanaf, geldig_tot), e.g. one merged away on a 1 January."""
+    since = dt.date(1970, 1, 1)
+    rows = [
+        ("0363", "Amsterdam", "Noord-Holland", since, None),
+        ("0599", "Rotterdam", "Zuid-Holland", since, None),
+        *extra,
+    ]
+    schema = {
+        "gemeentecode": pl.String,
+        "gemeentenaam": pl.String,
+        "provincie": pl.String,
+        "geldig_vanaf": pl.Date,
+        "geldig_tot": pl.Date,
+    }
+    return Gemeenten(
+        path=Path("<test reference>"), frame=pl.DataFrame(rows, schema=schema, orient="row")
+    )

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import polars as pl
 import pytest
 
 from dakl_etl.canonical import conform
-from dakl_etl.reference import Gemeenten
 from dakl_etl.transforms.delivery import derive
 from dakl_etl.transforms.episodes import EpisodeSettings
-from synthetic import invalid_bsn, synthetic_bsns
+from synthetic import invalid_bsn, reference, synthetic_bsns
 
 D = dt.date
 NOW = dt.datetime(2025, 4, 24, 9, 0)
@@ -356,24 +354,7 @@ BSNS_60 = synthetic_bsns(60, seed=9)
 # --- R04: a gemeentecode that did not exist in a reporting year ------------------------------
 
 OLD = "0123"  # a municipality merged away on 1 January 2024: existed in 2023, not in 2024
-REFERENCE = Gemeenten(
-    path=Path("<test reference>"),
-    frame=pl.DataFrame(
-        [
-            ("0363", "Amsterdam", "Noord-Holland", D(1970, 1, 1), None),
-            ("0599", "Rotterdam", "Zuid-Holland", D(1970, 1, 1), None),
-            (OLD, "Oudgemeente", "Zuid-Holland", D(1970, 1, 1), D(2024, 1, 1)),
-        ],
-        schema={
-            "gemeentecode": pl.String,
-            "gemeentenaam": pl.String,
-            "provincie": pl.String,
-            "geldig_vanaf": pl.Date,
-            "geldig_tot": pl.Date,
-        },
-        orient="row",
-    ),
-)
+REFERENCE = reference((OLD, "Oudgemeente", "Zuid-Holland", D(1970, 1, 1), D(2024, 1, 1)))
 
 
 def codes(*years: int) -> dict[int, frozenset[str]]:

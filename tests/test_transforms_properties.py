@@ -9,42 +9,25 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dakl_etl.canonical import conform
-from dakl_etl.reference import Gemeenten
 from dakl_etl.transforms.delivery import derive
 from dakl_etl.transforms.episodes import EpisodeSettings
 from dakl_etl.transforms.years import dedup, in_file
-from synthetic import invalid_bsn, synthetic_bsns
+from synthetic import invalid_bsn, reference, synthetic_bsns
 
 POOL = synthetic_bsns(3, seed=11)
 NOW = dt.datetime(2025, 2, 10, 8, 30)
 FIRST = dt.date(2022, 10, 1)
 YEARS = (2024, 2023)
 OLD, GONE = "0123", "0005"  # merged away on 1 January 2024; gone since 2019
-REFERENCE = Gemeenten(
-    path=Path("<test reference>"),
-    frame=pl.DataFrame(
-        [
-            ("0363", "Amsterdam", "Noord-Holland", dt.date(1970, 1, 1), None),
-            ("0599", "Rotterdam", "Zuid-Holland", dt.date(1970, 1, 1), None),
-            (OLD, "Oudgemeente", "Zuid-Holland", dt.date(1970, 1, 1), dt.date(2024, 1, 1)),
-            (GONE, "Bedum", "Groningen", dt.date(1970, 1, 1), dt.date(2019, 1, 1)),
-        ],
-        schema={
-            "gemeentecode": pl.String,
-            "gemeentenaam": pl.String,
-            "provincie": pl.String,
-            "geldig_vanaf": pl.Date,
-            "geldig_tot": pl.Date,
-        },
-        orient="row",
-    ),
+REFERENCE = reference(
+    (OLD, "Oudgemeente", "Zuid-Holland", dt.date(1970, 1, 1), dt.date(2024, 1, 1)),
+    (GONE, "Bedum", "Groningen", dt.date(1970, 1, 1), dt.date(2019, 1, 1)),
 )
 CODES = {y: REFERENCE.codes_in_year(y) for y in YEARS}
 

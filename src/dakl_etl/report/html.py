@@ -30,6 +30,7 @@ from dakl_etl.report.figures import (
 from dakl_etl.report.i18n import Lang
 from dakl_etl.report.signals import Signal
 from dakl_etl.report.suppression import (
+    KEY_COUNTS,
     MASKED,
     SIGNAL_COUNTS,
     SIGNAL_DERIVED,
@@ -173,18 +174,7 @@ class _Side:
 
 
 def _key_table(f: NumberFormat, s: _Side) -> Table:
-    names = (
-        "rows",
-        "persons_bsn",
-        "rows_unknown_bsn",
-        "persons_unknown_bsn",
-        "rows_invalid_bsn",
-        "rows_with_v_nummer",
-        "rows_without_v_nummer",
-        "open_at_year_end",
-        "end_unknown",
-        "gemeenten",
-    )
+    names = (*KEY_COUNTS, "gemeenten")
     headers = [f.t["figure"], f.t["now"]]
     if s.before:
         headers += [f.t["before"], f.t["change"], f.t["change_pct"]]

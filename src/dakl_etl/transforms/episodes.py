@@ -424,9 +424,7 @@ def aggregate_episodes(regs: pl.LazyFrame, *, precedence: bool = True) -> pl.Laz
         conflict=pl.lit(False),
         n_registrations=pl.lit(1, pl.Int64),
         n_rows=pl.col("n_rows").cast(pl.Int64),
-        einddatum=pl.when(pl.col("is_open")).then(None).otherwise(pl.col("einddatum")),
-        ended_unknown=~pl.col("is_open") & pl.col("einddatum").is_null(),
-        reden=pl.when(pl.col("is_open")).then(None).otherwise(pl.col("reden")),
+        **_ending(pl.col("einddatum"), pl.col("reden")),
     )
     merged = (
         regs.filter(~pl.col("_single"))
@@ -451,11 +449,7 @@ def aggregate_episodes(regs: pl.LazyFrame, *, precedence: bool = True) -> pl.Laz
             pl.col("n_rows").sum(),
         )
         .with_columns(is_open=pick("_open"), _known_end=pick("_closed_end"), _reden=pick("_reden"))
-        .with_columns(
-            einddatum=pl.when(pl.col("is_open")).then(None).otherwise(pl.col("_known_end")),
-            ended_unknown=~pl.col("is_open") & pl.col("_known_end").is_null(),
-            reden=pl.when(pl.col("is_open")).then(None).otherwise(pl.col("_reden")),
-        )
+        .with_columns(**_ending(pl.col("_known_end"), pl.col("_reden")))
         .select(singles.collect_schema().names())
     )
     return (
@@ -463,6 +457,17 @@ def aggregate_episodes(regs: pl.LazyFrame, *, precedence: bool = True) -> pl.Laz
         .with_columns(decode_group())
         .select(_EPISODE_COLUMNS)
     )
+
+
+def _ending(known_end: pl.Expr, reden: pl.Expr) -> dict[str, pl.Expr]:
+    """An episode's end from its `is_open` and the end its closed registrations agree on: no
+    end and no reden when open; ended on an unknown day when closed without a known end."""
+    is_open = pl.col("is_open")
+    return {
+        "einddatum": pl.when(is_open).then(None).otherwise(known_end),
+        "ended_unknown": ~is_open & known_end.is_null(),
+        "reden": pl.when(is_open).then(None).otherwise(reden),
+    }
 
 
 #: The columns of an episode row, in order.
