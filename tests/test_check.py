@@ -196,3 +196,36 @@ def test_every_command_and_option_has_help_text() -> None:
 )
 def test_values_that_may_be_personal_are_masked(value, shown) -> None:
     assert safe(value) == shown
+
+
+def test_a_code_that_did_not_exist_in_a_reporting_year_is_a_warning(tmp_path) -> None:
+    # 0501 Brielle merged into 1992 Voorne aan Zee on 1 January 2023 (shipped reference list)
+    (tmp_path / "zaken.csv").write_text(
+        "BSN;Gemeente;Voorziening;Begindatum\n"
+        "900000004;0501;0301;2024-02-01\n"
+        "900000016;0363;0301;2024-02-01\n"
+        "900000028;0501;0301;2024-03-01\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "p.yaml").write_text(
+        "delivery: {free_text: t, year: 2024, with_previous_year: true, output: out}\n"
+        "sources:\n"
+        "  zaken:\n"
+        "    kind: csv\n"
+        "    path: zaken.csv\n"
+        "    columns: {bsn: BSN, gemeente: Gemeente, type_opvang: Voorziening,"
+        " startdatum: Begindatum}\n",
+        encoding="utf-8",
+    )
+    result = check_pipeline(load_pipeline(tmp_path / "p.yaml"), gemeenten=load_gemeenten())
+    (profile,) = result.sources
+    stale = [f for f in profile.findings if f.rule == "R04"]
+    assert [(f.label, f.count, [e.line for e in f.examples]) for f in stale] == [
+        ("0501", 2, [2, 4]),
+        ("0501", 2, [2, 4]),
+    ]
+    assert "withheld from J2024" in stale[0].what and "withheld from J2023" in stale[1].what
+    assert profile.deliverable == 3 and not result.blocked  # a warning: the run delivers the rest
+    assert check_pipeline(
+        load_pipeline(tmp_path / "p.yaml"), gemeenten=load_gemeenten(), strict=True
+    ).blocked

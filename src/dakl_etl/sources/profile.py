@@ -163,6 +163,7 @@ def _profile(name: str, pipeline: Pipeline, gemeenten: Gemeenten, strict: bool) 
     profile.rejects = _counts(wide, "reject_code")
     mapped = config.mapped_columns()
     profile.findings += _label_findings(wide, mapped)
+    profile.findings += _year_findings(wide.filter(ok), mapped, pipeline, gemeenten)
     profile.findings += _date_findings(wide, mapped)
     profile.findings += _person_findings(wide, mapped, pipeline.persons.invalid_bsn, profile)
     findings = profile.findings
@@ -198,6 +199,31 @@ def _label_findings(wide: pl.DataFrame, mapped: dict[str, str]) -> list[Finding]
                 repaired.height,
                 examples=_examples(repaired, raw("gemeente")),
             )
+        )
+    return findings
+
+
+def _year_findings(
+    deliverable: pl.DataFrame, mapped: dict[str, str], pipeline: Pipeline, gemeenten: Gemeenten
+) -> list[Finding]:
+    """Known gemeentecodes that did not exist in a reporting year (R04 for that year).
+
+    The run withholds a stay with such a code from that year's file (it is delivered in the
+    other years it falls in, or rejected when in none): a warning here, before the run.
+    """
+    year = pipeline.delivery.year
+    years = [year, year - 1] if pipeline.delivery.with_previous_year else [year]
+    findings: list[Finding] = []
+    for y in years:
+        stale = deliverable.filter(
+            ~pl.col("gemeentecode").is_in(sorted(gemeenten.codes_in_year(y)))
+        )
+        findings += _by_label(
+            stale,
+            "gemeentecode",
+            f"gemeentecode that did not exist in {y}: stays in {y} are withheld from J{y}",
+            mapped.get("gemeente", "constants.gemeente"),
+            "R04",
         )
     return findings
 
