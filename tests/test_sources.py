@@ -289,11 +289,16 @@ def test_repair_can_be_switched_off(tmp_path) -> None:
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=HEALTH)
-@given(bsn=bsn_strategy, damage=st.sampled_from(["as number", "decimal", "none"]))
+@given(bsn=bsn_strategy, damage=st.sampled_from(["as number", "decimal", "spaced", "none"]))
 def test_excel_damaged_bsn_is_repaired_to_the_valid_bsn(tmp_path, bsn, damage) -> None:
     zeroed = "0" + bsn[1:]
     target = zeroed if is_valid_bsn(zeroed) else bsn
-    text = {"as number": str(int(target)), "decimal": f"{int(target)}.0", "none": target}[damage]
+    text = {
+        "as number": str(int(target)),
+        "decimal": f"{int(target)}.0",
+        "spaced": f" {int(target)}",  # nine characters when a leading zero was lost
+        "none": target,
+    }[damage]
     frame = canonical_of(csv_pipeline(tmp_path, [row(bsn=text)]))
     assert frame["bsn"].item() == target
     assert frame["bsn_repaired"].item() == (text != target)
