@@ -10,7 +10,9 @@ Three steps, all vectorised:
    gemeente that overlap or follow within the gap; `aggregate_episodes` makes one row of each.
 
 Gap merging is a sort plus running maximum: registrations sorted by key and start; an episode
-begins where the start lies more than `1 + gap` days after the latest end so far.
+begins where the start lies more than `1 + gap` days after the latest end so far. Both sorts
+(nights into runs, registrations into episodes) sort one packed Int128 per row
+(`keys.sorted_positions`), not a frame by several columns.
 """
 
 from __future__ import annotations
@@ -377,7 +379,8 @@ def aggregate_episodes(regs: pl.LazyFrame, *, precedence: bool = True) -> pl.Laz
     With precedence, each choice is reduced twice, over all registrations and over the
     precedence sources' only, and the episode picks one by whether a precedence source takes
     part: one group-by instead of a window over every episode plus a group-by.
-    `precedence=False` (no `end_date_precedence` configured) reduces only once.
+    `precedence=False` (no `end_date_precedence` configured) reduces only once. An episode of
+    one registration (two in three) is that registration as it stands and skips the group-by.
     """
     closed = ~pl.col("is_open")
 
