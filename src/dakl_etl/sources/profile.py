@@ -17,6 +17,7 @@ from dakl_etl.protocol.bsn import elfproef
 from dakl_etl.protocol.codes import UNKNOWN_BSN
 from dakl_etl.protocol.fields import FIELD_BY_KEY
 from dakl_etl.protocol.privacy import mask_digit_runs, mask_expr
+from dakl_etl.protocol.schema import Context, field_finding
 from dakl_etl.reference import Gemeenten
 from dakl_etl.sources import open_source, read_wide
 from dakl_etl.sources.mapping import raw
@@ -215,9 +216,9 @@ def _year_findings(
     years = [year, year - 1] if pipeline.delivery.with_previous_year else [year]
     findings: list[Finding] = []
     for y in years:
-        stale = deliverable.filter(
-            ~pl.col("gemeentecode").is_in(sorted(gemeenten.codes_in_year(y)))
-        )
+        # the validator's own R04, as the final check of the run judges the year file
+        r04 = field_finding("gemeentecode", Context(y, gemeenten.codes_in_year(y))) == "R04"
+        stale = deliverable.filter(r04.fill_null(False))
         findings += _by_label(
             stale,
             "gemeentecode",

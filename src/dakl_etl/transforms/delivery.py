@@ -114,7 +114,7 @@ def narrow_rows(
         "_src",
         "source_row",
         "person",
-        group_key(numbers=True).alias("group"),
+        group_key().alias("group"),
         (pl.col("granularity") == "night").alias("night"),
         pl.col("_src")
         .is_in([i for i, name in enumerate(sources) if name in settings.end_date_precedence])
@@ -364,7 +364,13 @@ def combine(parts: list[SourcePart], settings: Settings, *, clock: _Clock | None
     ).sort("source", "source_row")
     combined = pl.concat(
         [p.registrations for p in parts]
-        or [registrations(_no_rows(), now=settings.today, settings=settings.episodes)],
+        or [
+            registrations(
+                narrow_rows(_no_rows().lazy(), settings.episodes, names).collect(),
+                now=settings.today,
+                settings=settings.episodes,
+            )
+        ],
         how="vertical",
     )
     counts = [p.counts for p in parts]

@@ -93,7 +93,7 @@ def screen(frame: pl.LazyFrame) -> pl.LazyFrame:
     A number, not text: it is decided on every row, and text would be rewritten for millions
     of rows to mark a handful. `screened_rule` etc. turn it into words for those few.
     Also adds `type_number` and `gemeente_number` (the codes as numbers, `_number`): read from
-    the text once here, and used again by `group_key(numbers=True)`.
+    the text once here, and used again by `group_key`.
     """
     code = (
         pl.when(pl.col("startdatum").is_null())
@@ -147,16 +147,14 @@ def _day(column: str | pl.Expr) -> pl.Expr:
     return expr.cast(pl.Int64) + _OFFSET
 
 
-def group_key(*, numbers: bool = False) -> pl.Expr:
+def group_key() -> pl.Expr:
     """Person, TypeOpvang and gemeentecode as one integer: registrations that may merge.
 
-    `numbers=True`: the codes are read from `type_number` / `gemeente_number` (see `screen`).
+    The codes are read from `type_number` / `gemeente_number` (see `screen`).
     """
-    if numbers:
-        type_n, gemeente_n = pl.col("type_number"), pl.col("gemeente_number")
-    else:
-        type_n, gemeente_n = _number("type_opvang"), _number("gemeentecode")
-    return pl.col("person") * GROUP_PERSON + type_n * 10_000 + gemeente_n
+    return pl.col("person") * GROUP_PERSON + pl.col("type_number") * 10_000 + pl.col(
+        "gemeente_number"
+    )
 
 
 def _number(column: str) -> pl.Expr:
@@ -183,22 +181,14 @@ def decode_group() -> list[pl.Expr]:
 
 
 def registrations(rows: pl.DataFrame, *, now: dt.date, settings: EpisodeSettings) -> pl.DataFrame:
-    """Deliverable rows (with `person`) → registrations with an open/closed state.
+    """Deliverable rows (`delivery.narrow_rows` of one source) → registrations with an
+    open/closed state.
 
     Night rows of one source, person, type and gemeente become runs: a night on date D covers
     D, the next night starting at most `1 + gap` days later continues the run, and a run whose
     last night lies within `1 + gap` days before `now` is still open. An episode row is open
     when it has no end (and is not "ended, date unknown") or an end after `now`.
     """
-    if {"group", "night", "precedence", "_src"} - set(rows.columns):  # not `narrow_rows`
-        rows = rows.with_columns(
-            _src=pl.col("source").rank("dense").cast(pl.Int32),
-            group=group_key(),
-            precedence=pl.col("source").is_in(list(settings.end_date_precedence)),
-            night=pl.col("granularity") == "night",
-        )
-    if "other_key" not in rows.columns:
-        rows = rows.with_columns(other_key=pl.lit(None, pl.String))
     today = pl.lit(now, dtype=pl.Date)
     night = rows.get_column("night")
     # a source is all nights or all episodes: no copy of millions of rows by a filter then
