@@ -35,7 +35,14 @@ def _partial_sums() -> tuple[pl.Series, pl.Series]:
     return head_sum.cast(pl.Int32), tail_sum.cast(pl.Int32)
 
 
-def elfproef(column: str | pl.Expr) -> pl.Expr:
+def bsn_number(column: str | pl.Expr) -> pl.Expr:
+    """The text as an unsigned integer (null where it is not one): parsed once, it serves
+    `elfproef` (`number=`) and whoever needs the number too."""
+    text = pl.col(column) if isinstance(column, str) else column
+    return text.cast(pl.UInt32, strict=False)
+
+
+def elfproef(column: str | pl.Expr, *, number: pl.Expr | None = None) -> pl.Expr:
     """True where the text value is a valid BSN, False otherwise (null input gives False).
 
     The weighted digit sum is two table look-ups (head and tail of the number) instead of nine
@@ -43,9 +50,13 @@ def elfproef(column: str | pl.Expr) -> pl.Expr:
     unsigned integer are nine digits, except a leading `+` (the parser accepts a sign). The
     number is never null (0 fails anyway), so the look-ups take no null-masking path; the
     modulo keeps the index in range for longer values that are rejected by the length test.
+
+    `number`: `bsn_number(column)` when the caller has it already. The number is used three
+    times, and eager `select`s do not share subexpressions: on millions of rows pass it as a
+    column (`with_columns` first), or collect lazily.
     """
     text = pl.col(column) if isinstance(column, str) else column
-    number = text.cast(pl.UInt32, strict=False).fill_null(0)
+    number = (bsn_number(text) if number is None else number).fill_null(0)
     shaped = (text.str.len_bytes() == 9) & ~text.str.starts_with("+") & (number != 0)
     head_sum, tail_sum = _partial_sums()
     checksum = pl.lit(head_sum).gather(number // 100_000 % 10_000) + pl.lit(tail_sum).gather(

@@ -47,6 +47,7 @@ from dakl_etl.transforms.episodes import (
 from dakl_etl.transforms.ledger import build_ledger, registration_outcomes, row_outcomes
 from dakl_etl.transforms.persons import (
     GROUP_PERSON,
+    OTHER_KEYS_SCHEMA,
     InvalidBsnPolicy,
     assign_persons,
     bsn_rule,
@@ -89,10 +90,12 @@ class Derived:
 
 def prepare_rows(
     frame: pl.LazyFrame, position: int, *, invalid_bsn: InvalidBsnPolicy
-) -> pl.DataFrame:
-    """One source as its canonical frame with `_src`, persons assigned and every reject marked."""
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One source as its canonical frame with `_src`, persons assigned and every reject marked;
+    and its other person keys (`persons.assign_persons`) with `_src`."""
     rows = conform(frame).with_columns(_src=pl.lit(position, pl.Int32)).collect()
-    return screen(assign_persons(rows, invalid_bsn=invalid_bsn).lazy()).collect()
+    rows, others = assign_persons(rows, invalid_bsn=invalid_bsn)
+    return screen(rows.lazy()).collect(), others.with_columns(_src=pl.lit(position, pl.Int32))
 
 
 def is_delivery_candidate() -> pl.Expr:
@@ -125,7 +128,6 @@ def narrow_rows(
         "reden",
         "datum_melding",
         "v_nummer",
-        "other_key",
     )
 
 
@@ -172,14 +174,13 @@ def rejects_frame(rows: pl.LazyFrame, sources: Iterable[str]) -> pl.LazyFrame:
     )
 
 
-#: A night row kept for R04 (`traced_nights`): where it is, whose (`person`, or `other_key`
-#: for persons without a valid BSN: they are numbered across sources only later), TypeOpvang
-#: and gemeentecode (`_kind`, the low part of `group`) and its night.
+#: A night row kept for R04 (`traced_nights`): where it is, whose (`person`: for persons
+#: without a valid BSN the number within the source, see `persons.number_other_persons`),
+#: TypeOpvang and gemeentecode (`_kind`, the low part of `group`) and its night.
 TRACED_NIGHT_SCHEMA = {
     "_src": pl.Int32,
     "source_row": pl.Int64,
     "person": pl.Int64,
-    "other_key": pl.String,
     "_kind": pl.Int64,
     "_night": pl.Date,
 }
@@ -195,6 +196,11 @@ class SourcePart:
     counts: dict[str, int]
     #: night rows whose run might be rejected for R04 later (`traced_nights`)
     nights: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=TRACED_NIGHT_SCHEMA))
+    #: the source's persons without a valid BSN: `_src`, `person` (numbered within the
+    #: source) and `other_key` (`persons.assign_persons`)
+    others: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema={**OTHER_KEYS_SCHEMA, "_src": pl.Int32})
+    )
 
 
 @dataclass(frozen=True)
@@ -246,12 +252,14 @@ def reduce_source(position: int, frame: pl.LazyFrame, settings: Settings) -> Sou
     """Persons, rejects, counts and registrations of the source at `position`.
 
     Night rows become runs here, per source, so that only registrations (a fraction of the
-    rows of a bed list) are combined across sources; persons without a valid BSN keep their
-    key as text until `number_other_persons` numbers them across sources. Sources are
+    rows of a bed list) are combined across sources; persons without a valid BSN are numbered
+    within the source, their keys kept aside (`others`) until `number_other_persons` numbers
+    them across sources. Sources are
     independent here: a run reduces each one as soon as it is read, side by side.
     """
     names = list(settings.sources)
-    prepared = prepare_rows(frame, position, invalid_bsn=settings.invalid_bsn).lazy()
+    prepared, others = prepare_rows(frame, position, invalid_bsn=settings.invalid_bsn)
+    prepared = prepared.lazy()
     candidates, rejects, counts = pl.collect_all(
         [
             narrow_rows(prepared, settings.episodes, names),
@@ -273,6 +281,7 @@ def reduce_source(position: int, frame: pl.LazyFrame, settings: Settings) -> Sou
         rejects=rejects,
         counts={**counts.row(0, named=True), "registered": candidates.height},
         nights=traced_nights(candidates, regs, settings.gemeentecodes),
+        others=others,
     )
 
 
@@ -308,7 +317,6 @@ def traced_nights(
         pl.col("_src").cast(pl.Int32),
         pl.col("source_row").cast(pl.Int64),
         pl.col("person").cast(pl.Int64),
-        pl.col("other_key").cast(pl.String),
         (pl.col("group") % GROUP_PERSON).cast(pl.Int64).alias("_kind"),
         pl.col("startdatum").alias("_night"),
     )
@@ -378,7 +386,10 @@ def combine(parts: list[SourcePart], settings: Settings, *, clock: _Clock | None
     def counted(name: str) -> int:
         return sum(int(c[name] or 0) for c in counts)
 
-    regs = merge_episodes(number_other_persons(combined), settings=settings.episodes).collect()
+    others = pl.concat([p.others for p in parts], how="vertical") if parts else pl.DataFrame()
+    regs = merge_episodes(
+        number_other_persons(combined, others), settings=settings.episodes
+    ).collect()
     del combined
     clock.lap("registrations")
     years = list(settings.years)
@@ -404,7 +415,7 @@ def combine(parts: list[SourcePart], settings: Settings, *, clock: _Clock | None
         late = r04_rejects(
             regs,
             rejected_r04,
-            pl.concat([p.nights for p in parts], how="vertical"),
+            number_other_persons(pl.concat([p.nights for p in parts], how="vertical"), others),
             names,
             years=years,
         )
@@ -484,11 +495,10 @@ def r04_rejects(
 
     One row per source row, as every reject: an episode registration is its own line
     (`first_row`); a run of nights is each of its nights, found among `nights`
-    (`traced_nights`: same source, person, type and gemeente, a night from the run's first to
-    its last, or any later one while the run is open — runs of one source and group never
-    overlap). A person without a valid BSN is matched by `other_key`: `group` was renumbered
-    across sources after the nights were kept. The message names the year(s) the code did not
-    exist in and the fix.
+    (`traced_nights`, persons numbered across sources as the registrations: same source,
+    person, type and gemeente, a night from the run's first to its last, or any later one
+    while the run is open — runs of one source and group never overlap). The message names
+    the year(s) the code did not exist in and the fix.
     """
     names = dict(enumerate(sources))
     not_in = pl.concat_str(
@@ -502,14 +512,13 @@ def r04_rejects(
         mask_expr("bsn_out").alias("bsn"),
         pl.format(R04_MESSAGE, pl.col("gemeentecode"), not_in).alias("message"),
     )
-    who = pl.coalesce(pl.col("other_key"), pl.col("person").cast(pl.String)).alias("_who")
     behind = (
         regs.lazy()
         .select(
             "_src",
             "episode",
             "night",
-            who,
+            "person",
             (pl.col("group") % GROUP_PERSON).alias("_kind"),
             "first_row",
             "startdatum",
@@ -524,8 +533,8 @@ def r04_rejects(
     of_runs = (
         behind.filter(pl.col("night"))
         .join(
-            nights.lazy().select("_src", "source_row", who, "_kind", "_night"),
-            on=["_src", "_who", "_kind"],
+            nights.lazy().select("_src", "source_row", "person", "_kind", "_night"),
+            on=["_src", "person", "_kind"],
             how="inner",
         )
         .filter(
@@ -552,7 +561,7 @@ def r04_rejects(
 
 def _no_rows() -> pl.DataFrame:
     """`prepare_rows` of no rows: the shape of a pipeline without sources."""
-    return prepare_rows(empty().lazy(), 0, invalid_bsn="reject")
+    return prepare_rows(empty().lazy(), 0, invalid_bsn="reject")[0]
 
 
 class _Clock:

@@ -38,7 +38,6 @@ REGISTRATION_COLUMNS = (
     "_src",
     "night",
     "person",
-    "other_key",
     "group",
     "v_nummer",
     "startdatum",
@@ -261,7 +260,7 @@ def _night_runs(nights: pl.DataFrame, *, today: pl.Expr, settings: EpisodeSettin
     first = order.filter(pl.col("_first"))
     final = order.filter(pl.col("_final"))
     head = nights.select(
-        pl.col("_src", "night", "person", "other_key", "group", "precedence", "startdatum").gather(
+        pl.col("_src", "night", "person", "group", "precedence", "startdatum").gather(
             first["_i"]
         ),
         pl.col("source_row").gather(first["_i"]).alias("first_row"),

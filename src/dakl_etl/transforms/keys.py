@@ -2,8 +2,11 @@
 
 A stable sort of millions of rows by three or four columns is what costs most in a run. When
 the columns are integers, each needs only as many bits as its range in the data; with the row
-position in the lowest bits every packed key is unique, so a plain sort of one Int128 column
-gives the order of a stable multi-column sort, several times faster.
+position in the lowest bits every packed key is unique, so a plain sort of one column gives
+the order of a stable multi-column sort, several times faster. One Int64 word sorts faster
+still than Int128 (and packs and unpacks in cheap arithmetic): a key with a wide range but few
+distinct values — a person × type × gemeente group — is replaced by its rank among them when
+that makes the whole key fit one word.
 """
 
 from __future__ import annotations
@@ -32,11 +35,14 @@ def sorted_positions(frame: pl.DataFrame, keys: Sequence[pl.Expr]) -> pl.Series:
         *(k.max().cast(pl.Int64).alias(f"hi{i}") for i, k in enumerate(keys)),
     ).row(0)
     lows, highs = bounds[: len(keys)], bounds[len(keys) :]
+    keys = list(keys)
     widths = [
         max(1, (hi - lo).bit_length()) if lo is not None else _BITS
         for lo, hi in zip(lows, highs, strict=True)
     ]
     w_pos = max(1, (n - 1).bit_length())
+    if sum(widths) + w_pos > _WORD:
+        keys, lows, widths = _ranked(frame, keys, lows, widths, _WORD - w_pos)
     if sum(widths) + w_pos > _BITS:
         positions = pl.int_range(pl.len(), dtype=pl.Int64).sort_by(keys, maintain_order=True)
         return frame.select(positions.alias("_pos")).to_series()
@@ -48,6 +54,26 @@ def sorted_positions(frame: pl.DataFrame, keys: Sequence[pl.Expr]) -> pl.Series:
     fields.append((pl.int_range(pl.len(), dtype=pl.Int64), w_pos))
     order = frame.select(_pack(fields).alias("_pos")).to_series().sort()
     return order.to_frame().select((pl.col("_pos") % (1 << w_pos)).cast(pl.Int64)).to_series()
+
+
+def _ranked(
+    frame: pl.DataFrame, keys: list[pl.Expr], lows: list, widths: list[int], room: int
+) -> tuple[list[pl.Expr], list, list[int]]:
+    """`keys` with the widest ones replaced by their rank among their distinct values (which
+    keeps their order) until all fit `room` bits; unchanged when even that does not fit."""
+    original = keys, lows, widths
+    keys, lows, widths = list(keys), list(lows), list(widths)
+    for i in sorted(range(len(keys)), key=lambda i: -widths[i]):
+        if sum(widths) <= room:
+            break
+        distinct = frame.select(keys[i].unique().sort()).to_series()
+        rank_width = max(1, (len(distinct) - 1).bit_length())
+        if rank_width >= widths[i]:
+            continue
+        ranks = pl.int_range(len(distinct), dtype=pl.Int64, eager=True)
+        keys[i] = keys[i].replace_strict(distinct, ranks, return_dtype=pl.Int64)
+        lows[i], widths[i] = 0, rank_width
+    return (keys, lows, widths) if sum(widths) <= room else original
 
 
 def _pack(fields: list[tuple[pl.Expr, int]]) -> pl.Expr:

@@ -12,7 +12,7 @@ from typing import Literal
 
 import polars as pl
 
-from dakl_etl.protocol.bsn import elfproef
+from dakl_etl.protocol.bsn import bsn_number, elfproef
 from dakl_etl.protocol.codes import UNKNOWN_BSN
 
 InvalidBsnPolicy = Literal["reject", "unknown"]
@@ -51,18 +51,26 @@ def bsn_rule() -> pl.Expr:
     )
 
 
-def assign_persons(rows: pl.DataFrame, *, invalid_bsn: InvalidBsnPolicy = "reject") -> pl.DataFrame:
-    """`rows` (one source's canonical frame) with `person` (Int64), `other_key`, `bsn_invalid`
-    and `bsn_rejected` added.
+#: The keys of a source's persons without a valid BSN: their number within the source
+#: (`person`) and the key as text; `number_other_persons` numbers them across sources.
+OTHER_KEYS_SCHEMA = {"person": pl.Int64, "other_key": pl.String}
+
+
+def assign_persons(
+    rows: pl.DataFrame, *, invalid_bsn: InvalidBsnPolicy = "reject"
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`rows` (one source's canonical frame) with `person` (Int64), `bsn_invalid` and
+    `bsn_rejected` added; and the source's other keys (`OTHER_KEYS_SCHEMA`).
 
     The BSN the file carries follows from `person`: below `FIRST_OTHER_PERSON` it is the BSN
     itself, above it the person is delivered as 999999999.
 
     `person` is final for a valid BSN. Every other key — V-nummer, else client id within its
-    source, else the row itself (a person of its own) — is kept as text in `other_key` and
-    numbered here within the source only; `number_other_persons` numbers them across sources
-    once the rows are reduced to registrations. Only those rows (a few percent) are touched:
-    their keys are gathered, ranked and scattered back.
+    source, else the row itself (a person of its own) — is numbered here within the source
+    only (`FIRST_OTHER_PERSON` + its rank), and the keys come back as a small table, not as a
+    text column of every row: `number_other_persons` renumbers them across sources once the
+    rows are reduced to registrations. Only those rows (a few percent) are touched: their
+    keys are gathered, ranked and scattered back.
 
     Under `reject`, a row whose BSN is present but invalid and that has no earlier
     `reject_code` gets `bsn_rejected` (its rule, R05 or R06, is `bsn_rule()`; the rejects file
@@ -71,10 +79,16 @@ def assign_persons(rows: pl.DataFrame, *, invalid_bsn: InvalidBsnPolicy = "rejec
     """
     if invalid_bsn not in POLICIES:
         raise ValueError(f"invalid_bsn policy must be one of {POLICIES}, not {invalid_bsn!r}")
-    checks = rows.select(
-        valid=elfproef("bsn"),
-        unknown=_bsn_unknown(),
-        number=pl.col("bsn").cast(pl.Int64, strict=False),
+    # lazily: the BSN text is parsed once and shared by the elfproef and the person number
+    checks = (
+        rows.lazy()
+        .select("bsn", _number=bsn_number("bsn"))
+        .select(
+            valid=elfproef("bsn", number=pl.col("_number")),
+            unknown=_bsn_unknown(),
+            number=pl.col("_number").cast(pl.Int64),
+        )
+        .collect()
     )
     valid = checks.get_column("valid")
     invalid = ~valid & ~checks.get_column("unknown")
@@ -84,21 +98,21 @@ def assign_persons(rows: pl.DataFrame, *, invalid_bsn: InvalidBsnPolicy = "rejec
         else pl.repeat(False, rows.height, eager=True)
     )
     where = (~valid).arg_true()
-    other_key = pl.repeat(None, rows.height, dtype=pl.String, eager=True)
-    person = checks.get_column("number")
+    person = checks.drop_in_place("number")  # its only owner now: `scatter` needs no copy
+    del checks
+    others = pl.DataFrame(schema=OTHER_KEYS_SCHEMA)
     if not where.is_empty():
-        keys = rows.select("v_nummer", "client_id", "source", "source_row")[where].select(
-            _other_key()
+        keys = (
+            rows.select("v_nummer", "client_id", "source", "source_row")[where]
+            .select(_other_key())
+            .to_series()
         )
-        other_key = other_key.scatter(where, keys.to_series())
-        ranks = keys.to_series().rank("dense").cast(pl.Int64) + FIRST_OTHER_PERSON
+        ranks = keys.rank("dense").cast(pl.Int64) + FIRST_OTHER_PERSON
         person = person.scatter(where, ranks)
+        others = pl.DataFrame([ranks.alias("person"), keys]).unique("person")
     return rows.with_columns(
-        person.alias("person"),
-        other_key.alias("other_key"),
-        invalid.alias("bsn_invalid"),
-        rejected.alias("bsn_rejected"),
-    )
+        person.alias("person"), invalid.alias("bsn_invalid"), rejected.alias("bsn_rejected")
+    ), others
 
 
 def _other_key() -> pl.Expr:
@@ -126,19 +140,33 @@ def _other_key() -> pl.Expr:
     ).alias("other_key")
 
 
-def number_other_persons(regs: pl.DataFrame) -> pl.DataFrame:
-    """Number the persons without a valid BSN across all sources: `FIRST_OTHER_PERSON` + the
-    rank of their `other_key`, and `group` again with that number.
+def number_other_persons(
+    regs: pl.DataFrame, others: pl.DataFrame, *, source: str = "_src"
+) -> pl.DataFrame:
+    """`regs` with the persons without a valid BSN numbered across all sources:
+    `FIRST_OTHER_PERSON` + the rank of their key, and `group` (where there is one) again with
+    that number.
 
-    A V-nummer is one person in every source; a client id or a row stays within its source
-    (its key says so). Ranks keep the keys' order, as the per-source numbers did.
+    `others`: every source's other keys (`OTHER_KEYS_SCHEMA` plus `source`, the source's
+    position) — `person` there and in `regs` is the number within that source. A V-nummer is
+    one person in every source; a client id or a row stays within its source (its key says
+    so). Ranks keep the keys' order, as the per-source numbers did.
     """
-    keys = regs.get_column("other_key")
-    where = keys.is_not_null().arg_true()
-    if where.is_empty():
+    if others.is_empty() or regs.is_empty():
         return regs
-    ranks = keys.gather(where).rank("dense").cast(pl.Int64) + FIRST_OTHER_PERSON
-    person = regs.get_column("person").scatter(where, ranks)
-    return regs.with_columns(person.alias("person")).with_columns(
-        group=pl.col("person") * GROUP_PERSON + pl.col("group") % GROUP_PERSON
+    numbers = others.select(
+        source,
+        "person",
+        _person=pl.col("other_key").rank("dense").cast(pl.Int64) + FIRST_OTHER_PERSON,
     )
+    renumbered = (
+        regs.lazy()
+        .join(numbers.lazy(), on=[source, "person"], how="left", maintain_order="left")
+        .with_columns(person=pl.coalesce("_person", "person"))
+        .drop("_person")
+    )
+    if "group" in regs.columns:
+        renumbered = renumbered.with_columns(
+            group=pl.col("person") * GROUP_PERSON + pl.col("group") % GROUP_PERSON
+        )
+    return renumbered.collect()
