@@ -59,21 +59,19 @@ def sorted_positions(frame: pl.DataFrame, keys: Sequence[pl.Expr]) -> pl.Series:
 def _ranked(
     frame: pl.DataFrame, keys: list[pl.Expr], lows: list, widths: list[int], room: int
 ) -> tuple[list[pl.Expr], list, list[int]]:
-    """`keys` with the widest ones replaced by their rank among their distinct values (which
-    keeps their order) until all fit `room` bits; unchanged when even that does not fit."""
-    original = keys, lows, widths
+    """`keys` with the widest one replaced by its rank among its distinct values (which keeps
+    their order) when that makes all fit `room` bits; else unchanged. One key at most: each
+    rank is a hash look-up per row, which costs more than the Int128 sort it saves."""
+    i = max(range(len(keys)), key=lambda i: widths[i])
+    distinct = frame.select(keys[i].unique().sort()).to_series()
+    rank_width = max(1, (len(distinct) - 1).bit_length())
+    if sum(widths) - widths[i] + rank_width > room:
+        return keys, lows, widths
+    ranks = pl.int_range(len(distinct), dtype=pl.Int64, eager=True)
     keys, lows, widths = list(keys), list(lows), list(widths)
-    for i in sorted(range(len(keys)), key=lambda i: -widths[i]):
-        if sum(widths) <= room:
-            break
-        distinct = frame.select(keys[i].unique().sort()).to_series()
-        rank_width = max(1, (len(distinct) - 1).bit_length())
-        if rank_width >= widths[i]:
-            continue
-        ranks = pl.int_range(len(distinct), dtype=pl.Int64, eager=True)
-        keys[i] = keys[i].replace_strict(distinct, ranks, return_dtype=pl.Int64)
-        lows[i], widths[i] = 0, rank_width
-    return (keys, lows, widths) if sum(widths) <= room else original
+    keys[i] = keys[i].replace_strict(distinct, ranks, return_dtype=pl.Int64)
+    lows[i], widths[i] = 0, rank_width
+    return keys, lows, widths
 
 
 def _pack(fields: list[tuple[pl.Expr, int]]) -> pl.Expr:

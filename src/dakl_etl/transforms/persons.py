@@ -154,19 +154,24 @@ def number_other_persons(
     """
     if others.is_empty() or regs.is_empty():
         return regs
-    numbers = others.select(
-        source,
-        "person",
-        _person=pl.col("other_key").rank("dense").cast(pl.Int64) + FIRST_OTHER_PERSON,
+    # (source, number within it) as one integer: a look-up on the few rows concerned
+    local = pl.col(source).cast(pl.Int64) * (1 << 32) + pl.col("person") - FIRST_OTHER_PERSON
+    table = others.select(
+        local.alias("local"),
+        (pl.col("other_key").rank("dense").cast(pl.Int64) + FIRST_OTHER_PERSON).alias("number"),
     )
-    renumbered = (
-        regs.lazy()
-        .join(numbers.lazy(), on=[source, "person"], how="left", maintain_order="left")
-        .with_columns(person=pl.coalesce("_person", "person"))
-        .drop("_person")
+    where = (regs.get_column("person") >= FIRST_OTHER_PERSON).arg_true()
+    if where.is_empty():
+        return regs
+    numbers = (
+        regs.select(source, "person")[where]
+        .select(local.replace_strict(table["local"], table["number"], return_dtype=pl.Int64))
+        .to_series()
     )
+    person = regs.get_column("person").scatter(where, numbers)
+    renumbered = regs.with_columns(person.alias("person"))
     if "group" in regs.columns:
         renumbered = renumbered.with_columns(
             group=pl.col("person") * GROUP_PERSON + pl.col("group") % GROUP_PERSON
         )
-    return renumbered.collect()
+    return renumbered
