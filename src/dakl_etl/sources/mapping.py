@@ -121,7 +121,7 @@ def map_source(source: RawSource, pipeline: Pipeline, gemeenten: Gemeenten) -> p
     derived = [
         column for field, build in interpret.items() for column in _per_value(frame, field, build)
     ]
-    frame = frame.hstack(derived)
+    frame = frame.with_columns(derived)
     if config.granularity == "night":
         frame = frame.with_columns(startdatum=pl.col("datum"), einddatum=pl.col("datum"))
 
@@ -148,11 +148,14 @@ def map_source(source: RawSource, pipeline: Pipeline, gemeenten: Gemeenten) -> p
 
 def _per_value(
     frame: pl.DataFrame, field: str, build: Callable[[pl.Expr], list[pl.Expr]]
-) -> list[pl.Series]:
+) -> list[pl.Series | pl.Expr]:
     """Interpret each distinct value of `raw_<field>` once; spread the results over the rows.
 
     The raw column is Categorical: its physical ids index a small table of results. `build`
     yields the derived columns from the (stripped) text; a null text gives null results.
+    A result that is the same on every row — a constant field, a column not mapped (all
+    null), a flag that is false throughout — comes back as a literal, not as a column of
+    millions of equal values.
     """
     key = raw(field)
     values = frame.get_column(key)
@@ -164,22 +167,25 @@ def _per_value(
         build(pl.col(key).str.strip_chars())
     )
     results = [table.get_column(c) for c in table.columns if c != key]
-    if distinct.is_empty():
-        return [
-            pl.repeat(None, frame.height, dtype=r.dtype, eager=True).alias(r.name) for r in results
-        ]
-    ids = distinct.to_physical()
-    slot = pl.repeat(None, int(ids.max()) + 1, dtype=pl.UInt32, eager=True).scatter(
-        ids, pl.int_range(len(ids), dtype=pl.UInt32, eager=True)
-    )
-    position = slot.gather(values.to_physical())
-    filled = [r for r in results if r.null_count() < len(r)]
-    spread = pl.DataFrame(filled)[position] if filled else pl.DataFrame()
-    return [
-        spread.get_column(r.name)
-        if r.name in spread.columns
-        else pl.repeat(None, frame.height, dtype=r.dtype, eager=True).alias(r.name)
+    # the same on every row: no value (all null), or no null row and one result for all
+    no_nulls = values.null_count() == 0
+    uniform = [
+        distinct.is_empty() or (no_nulls and r.n_unique() == 1 and r.null_count() in (0, len(r)))
         for r in results
+    ]
+    spread_these = [r for r, same in zip(results, uniform, strict=True) if not same]
+    spread = pl.DataFrame()
+    if spread_these:
+        ids = distinct.to_physical()
+        slot = pl.repeat(None, int(ids.max()) + 1, dtype=pl.UInt32, eager=True).scatter(
+            ids, pl.int_range(len(ids), dtype=pl.UInt32, eager=True)
+        )
+        spread = pl.DataFrame(spread_these)[slot.gather(values.to_physical())]
+    return [
+        pl.lit(r[0] if len(r) else None, dtype=r.dtype).alias(r.name)
+        if same
+        else spread.get_column(r.name)
+        for r, same in zip(results, uniform, strict=True)
     ]
 
 
@@ -393,12 +399,16 @@ def _date_lookup(field: str, formats: list[str]) -> Callable[[pl.Expr], list[pl.
 
 def _only_where_needed(
     values: pl.Series, width: int, fix: Callable[[pl.Expr], pl.Expr]
-) -> tuple[pl.Series, pl.Series]:
+) -> tuple[pl.Series, pl.Series | pl.Expr]:
     """Apply `fix` to the few values that are not `width` digits (a length or parse check, no
     scan for characters: those are what cost on millions of rows).
 
-    Returns the values and a flag per row telling where `fix` changed something.
+    Returns the values and a flag per row telling where `fix` changed something (a literal
+    False when nothing needed fixing).
     """
+    unchanged = pl.lit(False)
+    if values.null_count() == values.len():
+        return values, unchanged
     text = pl.col(values.name)
     needed = (
         values.to_frame()
@@ -408,16 +418,16 @@ def _only_where_needed(
         )
         .to_series()
     )
-    changed = pl.repeat(False, values.len(), eager=True)
     where = needed.arg_true()
     if where.is_empty():
-        return values, changed
+        return values, unchanged
     subset = values.gather(where)
     fixed = pl.DataFrame({"v": subset}).select(fix(pl.col("v"))).to_series()
+    changed = pl.repeat(False, values.len(), eager=True)
     return values.scatter(where, fixed), changed.scatter(where, (fixed != subset).fill_null(True))
 
 
-def _repair_bsn(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+def _repair_bsn(values: pl.Series) -> tuple[pl.Series, pl.Series | pl.Expr]:
     """'123.0' -> '123'; 8 digits (or fewer) padded with zeros when that passes the elfproef."""
 
     def fix(text: pl.Expr) -> pl.Expr:
