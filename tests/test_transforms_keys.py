@@ -54,3 +54,12 @@ def test_dates_and_small_keys_pack_into_one_word():
     ).with_columns(g=pl.Series([1, 1, 0, 0, 1]))
     got = sorted_positions(frame, [pl.col("g"), pl.col("d")])
     assert got.to_list() == [3, 2, 4, 1, 0]
+
+
+def test_a_wide_key_with_few_values_is_ranked_into_one_word():
+    """A person × type × gemeente group spans ~54 bits but has few distinct values: ranked,
+    it packs with the day and the position into one Int64 word, in the same order."""
+    groups = [90_001_543_302_010_344, 100_001_000_002_010_599, 90_001_543_302_010_344, 7]
+    frame = pl.DataFrame({"g": groups * 3, "d": [5, 1, 5, 2, 9, 0, 5, 5, 1, 1, 3, 0]})
+    got = sorted_positions(frame, [pl.col("g"), pl.col("d")])
+    assert got.to_list() == stable_order(frame, ["g", "d"])

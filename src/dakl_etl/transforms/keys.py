@@ -60,17 +60,18 @@ def _ranked(
     frame: pl.DataFrame, keys: list[pl.Expr], lows: list, widths: list[int], room: int
 ) -> tuple[list[pl.Expr], list, list[int]]:
     """`keys` with the widest one replaced by its rank among its distinct values (which keeps
-    their order) when that makes all fit `room` bits; else unchanged. One key at most: each
-    rank is a hash look-up per row, which costs more than the Int128 sort it saves."""
+    their order) when that surely makes all fit `room` bits — there are at most as many ranks
+    as rows —; else unchanged. One key at most: each rank is a hash look-up per row, which
+    costs more than the Int128 sort it saves."""
     i = max(range(len(keys)), key=lambda i: widths[i])
-    distinct = frame.select(keys[i].unique().sort()).to_series()
-    rank_width = max(1, (len(distinct) - 1).bit_length())
-    if sum(widths) - widths[i] + rank_width > room:
+    most = max(1, (frame.height - 1).bit_length())
+    if sum(widths) - widths[i] + most > room or most >= widths[i]:
         return keys, lows, widths
+    distinct = frame.select(keys[i].unique().sort()).to_series()
     ranks = pl.int_range(len(distinct), dtype=pl.Int64, eager=True)
     keys, lows, widths = list(keys), list(lows), list(widths)
     keys[i] = keys[i].replace_strict(distinct, ranks, return_dtype=pl.Int64)
-    lows[i], widths[i] = 0, rank_width
+    lows[i], widths[i] = 0, max(1, (len(distinct) - 1).bit_length())
     return keys, lows, widths
 
 

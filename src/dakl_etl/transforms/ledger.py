@@ -82,22 +82,28 @@ def registration_outcomes(
     bucket (null): its rows are counted nowhere and the ledger does not balance.
     """
     names = dict(enumerate(sources))
+    buckets = ("delivered", "rejected", "outside_years")
+    # grouped by numbers, named after: 2 small groups, not millions of strings
     bucket = (
         pl.when(pl.col("delivered"))
-        .then(pl.lit("delivered"))
+        .then(0)
         .when(pl.col("rejected_r04"))
-        .then(pl.lit("rejected"))
+        .then(1)
         .when(pl.col("delivered").is_not_null())
-        .then(pl.lit("outside_years"))
+        .then(2)
     )
     return (
         regs.select("_src", "episode", "n_rows")
         .join(episodes.select("episode", "delivered", "rejected_r04"), on="episode", how="left")
-        .group_by(
-            pl.col("_src").replace_strict(names, return_dtype=pl.String).alias("source"),
-            bucket.alias("bucket"),
-        )
+        .group_by("_src", bucket.alias("_bucket"))
         .agg(pl.col("n_rows").sum().cast(pl.Int64).alias("rows"))
+        .select(
+            pl.col("_src").replace_strict(names, return_dtype=pl.String).alias("source"),
+            pl.col("_bucket")
+            .replace_strict(dict(enumerate(buckets)), return_dtype=pl.String)
+            .alias("bucket"),
+            "rows",
+        )
     )
 
 
