@@ -1,4 +1,5 @@
-"""`keys.sorted_positions`: the packed Int128 sort gives a stable multi-column sort's order."""
+"""`keys.sorted_positions` / `sorted_keys`: the packed sort gives a stable multi-column sort's
+order, and the key values that come with it."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dakl_etl.transforms.keys import sorted_positions
+from dakl_etl.transforms.keys import sorted_keys, sorted_positions
 
 INT64 = st.integers(-(2**63), 2**63 - 1)
 
@@ -39,6 +40,10 @@ def test_sorted_positions_is_a_stable_sort_by_the_keys(case, random):
     got = sorted_positions(frame, [pl.col(c) for c in keys])
     assert got.dtype == pl.Int64
     assert got.to_list() == stable_order(frame, keys)
+    # the values that come with the order: unpacked from the word, gathered otherwise
+    values = sorted_keys(frame, {c: pl.col(c) for c in keys})
+    assert values.columns == ["_pos", *keys]
+    assert values.to_dicts() == frame.with_row_index("_pos")[got].select(values.columns).to_dicts()
 
 
 def test_keys_too_wide_to_pack_take_the_multi_column_sort():

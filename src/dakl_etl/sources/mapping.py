@@ -239,7 +239,9 @@ def _outcome(wide: pl.DataFrame, granularity: str) -> pl.DataFrame:
     # looked up for the rejected rows only: a gather over millions of null indexes is not free
     where = problems.is_not_null().arg_true()
 
-    def label(texts: list[str]) -> pl.Series:
+    def label(texts: list[str]) -> pl.Series | pl.Expr:
+        if where.is_empty():  # a clean source: no column of millions of nulls
+            return pl.lit(None, pl.String)
         found = pl.Series(texts).gather(problems.gather(where))
         return pl.repeat(None, wide.height, dtype=pl.String, eager=True).scatter(where, found)
 
@@ -250,16 +252,16 @@ def _outcome(wide: pl.DataFrame, granularity: str) -> pl.DataFrame:
     )
 
 
-def _reject_values(wide: pl.DataFrame, granularity: str) -> pl.Series:
+def _reject_values(wide: pl.DataFrame, granularity: str) -> pl.Series | pl.Expr:
     """The offending value as found, for the rejected rows only.
 
     V-nummers are masked, and so is any value with a digit run that may be a BSN (a column
     shifted in the export): the value goes to the rejects file and to `preview`.
     """
-    values = pl.repeat(None, wide.height, dtype=pl.String, eager=True)
     where = wide.get_column("problem").is_not_null().arg_true()
     if where.is_empty():
-        return values
+        return pl.lit(None, pl.String)
+    values = pl.repeat(None, wide.height, dtype=pl.String, eager=True)
     picks = {
         1: pl.col(raw("gemeente")),
         2: pl.col(raw("gemeente")),

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from dakl_etl.protocol.codes import TYPE_OPVANG, UNKNOWN_BSN
-from dakl_etl.transforms.keys import sorted_positions
+from dakl_etl.transforms.keys import sorted_keys, sorted_positions
 from dakl_etl.transforms.persons import FIRST_OTHER_PERSON, GROUP_PERSON
 
 # Dates as day numbers in Int64; an open end is a day after every real one.
@@ -219,15 +219,18 @@ def registrations(rows: pl.DataFrame, *, now: dt.date, settings: EpisodeSettings
 
 def _sorted_nights(nights: pl.DataFrame) -> pl.LazyFrame:
     """`_i` (input position), `group`, `_src` and `_day`, sorted by group, source, day and
-    input position (one packed sort: `keys.sorted_positions`)."""
+    input position (one packed sort: `keys.sorted_keys`)."""
     # the sort reads these three, and gathers from one chunk are several times faster
     keys = nights.select("group", "_src", "startdatum").rechunk()
-    i = sorted_positions(keys, [pl.col("group"), pl.col("_src"), pl.col("startdatum")])
-    return keys.select(
-        pl.lit(i).alias("_i"),
-        pl.col("group", "_src").gather(i),
-        pl.col("startdatum").gather(i).cast(pl.Int64).alias("_day"),
-    ).lazy()
+    return (
+        sorted_keys(
+            keys,
+            {"group": pl.col("group"), "_src": pl.col("_src"), "_day": pl.col("startdatum")},
+        )
+        .rename({"_pos": "_i"})
+        .with_columns(pl.col("_src").cast(pl.Int32))
+        .lazy()
+    )
 
 
 def _night_runs(nights: pl.DataFrame, *, today: pl.Expr, settings: EpisodeSettings) -> pl.LazyFrame:
