@@ -14,6 +14,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from dakl_etl.cli.run import summary
+from dakl_etl.config import load_pipeline
 from dakl_etl.errors import ExitCode, UsageError
 from dakl_etl.pipeline import run as run_module
 from dakl_etl.pipeline.run import LedgerUnbalanced, parse_now, run, years_for
@@ -349,3 +351,29 @@ def test_code_gone_in_the_year_is_withheld_and_the_run_delivers(r04_case, tmp_pa
     outside = [t for t in written if not t.startswith("Aanmaakdatum")] + [repr(events), text]
     assert len(outside) == 4  # rejects, ledger, events, summary
     assert not any(bsn in t for bsn in bsns for t in outside)
+
+
+def test_an_empty_previous_year_is_left_out_with_a_warning_not_a_block(tmp_path):
+    """The sample starts in 2022: a re-delivery of 2021 has no rows, which no DAKL file may
+    have (F07). The reporting year is delivered; 2021 gets a warning instead of a file."""
+    events: list[tuple[str, dict]] = []
+    outcome = run_module.run_into(
+        load_pipeline(SAMPLE),
+        tmp_path,
+        years=[2022, 2021],
+        now=NOW,
+        on_event=lambda name, fields: events.append((name, fields)),
+    )
+    assert outcome.exit_code == ExitCode.OK and outcome.rows_per_year[2022] > 0
+    assert outcome.empty_previous_years == [2021] and 2021 not in outcome.reports
+    assert sorted(outcome.dakl_paths) == [2022]
+    assert not list(tmp_path.glob("DAKL_J2021_*"))
+    (warning,) = [f for name, f in events if name == "empty_year"]
+    assert warning["level"] == "warning" and warning["year"] == 2021
+    assert "J2021: 0 rows — no episode falls in 2021" in summary(outcome)
+
+
+def test_an_empty_reporting_year_still_blocks(tmp_path):
+    outcome = run(SAMPLE, out=tmp_path, now=NOW, year=2010, with_previous_year=True)
+    assert outcome.exit_code == ExitCode.REJECTED and outcome.empty_previous_years == [2009]
+    assert outcome.reports[2010].error_counts["F07"] >= 1

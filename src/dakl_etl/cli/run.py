@@ -17,7 +17,7 @@ from dakl_etl.cli._app import EXIT_CODES_HELP, app
 from dakl_etl.outputs.ledger import render_ledger
 from dakl_etl.pipeline.logs import EventLog
 from dakl_etl.pipeline.nightly import DEFAULT_KEEP
-from dakl_etl.pipeline.run import RunOutcome, parse_now
+from dakl_etl.pipeline.run import EMPTY_YEAR, RunOutcome, parse_now
 from dakl_etl.protocol.rules import RULES
 
 
@@ -112,6 +112,9 @@ def summary(outcome: RunOutcome) -> str:
     lines: list[str] = []
     withheld = outcome.ledger.get("flow", {}).get("withheld_r04_rows_per_year", {})
     for y in outcome.years:
+        if y in outcome.empty_previous_years:
+            lines.append(f"J{y}: 0 rows — " + EMPTY_YEAR.format(year=y))
+            continue
         report = outcome.reports.get(y)
         rows = outcome.rows_per_year.get(y, 0)
         if y in outcome.dakl_paths:

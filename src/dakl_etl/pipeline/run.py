@@ -64,6 +64,9 @@ class RunOutcome:
     #: open-vs-closed disagreements: source, line of the open registration, type, gemeente,
     #: masked BSN — enough to find the stale record
     conflict_examples: list[dict] = field(default_factory=list)
+    #: earlier years asked for as a re-delivery in which no episode falls: no file (F07 asks
+    #: for at least one data row), a warning, and the reporting year's file is not blocked
+    empty_previous_years: list[int] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -255,7 +258,11 @@ def run_into(
         data = dakl_bytes(format_dakl(derived.year_frame(y), now))
         return name, data, validate_bytes(data, name, year=y, gemeenten=gemeenten)
 
-    for y, (name, data, report) in zip(years, _side_by_side(checked, years), strict=True):
+    outcome.empty_previous_years = [y for y in years[1:] if not outcome.rows_per_year[y]]
+    for y in outcome.empty_previous_years:
+        emit("empty_year", empty_year_event(y))
+    filed = [y for y in years if y not in outcome.empty_previous_years]
+    for y, (name, data, report) in zip(filed, _side_by_side(checked, filed), strict=True):
         files[y] = (name, data)
         outcome.reports[y] = report
         emit(
@@ -383,6 +390,19 @@ def withheld_events(ledger: dict) -> list[dict]:
             }
         )
     return events
+
+
+#: Why a re-delivery year has no file (`RunOutcome.empty_previous_years`).
+EMPTY_YEAR = (
+    "no episode falls in {year}, so there is no re-delivery file for it (a DAKL file needs at "
+    "least one data row, F07); the reporting year's file is not affected"
+)
+
+
+def empty_year_event(year: int) -> dict:
+    """The warning for a re-delivery year without rows."""
+    message = f"J{year}: " + EMPTY_YEAR.format(year=year)
+    return {"level": "warning", "year": year, "message": message}
 
 
 def conflict_examples(derived: Derived, limit: int = MAX_CONFLICT_EXAMPLES) -> list[dict]:
