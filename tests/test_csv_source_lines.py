@@ -231,3 +231,9 @@ def test_check_shows_the_line_of_the_rejected_record(tmp_path, monkeypatch, caps
     assert "line 5 (31-02-2024)" in out
     assert re.search(r"'Atlantis': 1×\n\s+line 9\n", out)
     assert "encoding cp1252" in out
+
+
+def test_the_delimiter_is_sniffed_from_the_header_below_blank_lines(tmp_path) -> None:
+    data = b"\n\r\nId,Type\nZ1,a\nZ2,c\n"
+    frame = rows_of(tmp_path, data)
+    assert frame.select(ROW, "Id", "Type").rows() == [(4, "Z1", "a"), (5, "Z2", "c")]

@@ -75,8 +75,10 @@ class CsvAdapter:
                 head = source[: 1 << 16]
                 del text
             del data
-        first_line = head.decode("utf-8", errors="replace").removeprefix("\ufeff").split("\n")[0]
-        delimiter = config.delimiter or sniff_delimiter(first_line)
+        text = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
+        # the header: the first line that is not blank (Polars skips blank lines above it)
+        header = next((line for line in text.split("\n") if line.strip()), "")
+        delimiter = config.delimiter or sniff_delimiter(header)
         # Columns of repeating values (labels, dates) are parsed straight into a dictionary
         # encoding: the mapping step interprets each distinct value once.
         frame = _scan(source, delimiter, config.quote_char, set())
