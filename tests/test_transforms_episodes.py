@@ -10,6 +10,11 @@ import pytest
 from dakl_etl.canonical import conform
 from dakl_etl.transforms.delivery import derive
 from dakl_etl.transforms.episodes import EpisodeSettings
+from dakl_etl.transforms.persons import (
+    FIRST_OTHER_PERSON,
+    OTHER_KEYS_SCHEMA,
+    number_other_persons,
+)
 from synthetic import invalid_bsn, reference, synthetic_bsns
 
 D = dt.date
@@ -500,7 +505,7 @@ def test_ledger_notices_a_night_missing_from_the_r04_rejects(monkeypatch):
 
 def test_nights_of_a_person_without_bsn_are_found_after_renumbering():
     # persons without a valid BSN are numbered again across sources after the nights were
-    # kept: the nights of the rejected run are matched by their key, not by that number
+    # kept: the kept nights are renumbered the same way before they are matched
     rows = [
         row("a", 2, bsn=None, client_id="K0", gemeente="0363", start=D(2024, 1, 1)),
         *nights("bed", D(2024, 3, 1), 3, line=5, bsn=None, client_id="K1", gemeente=OLD),
@@ -510,3 +515,17 @@ def test_nights_of_a_person_without_bsn_are_found_after_renumbering():
     assert [r[1] for r in r04_rejects(d)] == [5, 6, 7, 9, 10]
     assert set(d.rejects["bsn"].to_list()) == {"******999"}
     assert d.ledger["balanced"] and d.ledger["totals"]["rejected"] == {"R04": 5}
+
+
+def test_renumbering_persons_without_their_keys_is_refused():
+    """A source reduced without its other keys would give two sources' persons one number."""
+    regs = pl.DataFrame({"_src": [0, 1], "person": [FIRST_OTHER_PERSON + 1] * 2, "group": [7, 7]})
+    with pytest.raises(ValueError, match="no keys"):
+        number_other_persons(regs, pl.DataFrame(schema={"_src": pl.Int32, **OTHER_KEYS_SCHEMA}))
+    others = pl.DataFrame(
+        {"_src": [0, 1], "person": [FIRST_OTHER_PERSON + 1] * 2, "other_key": ["V\x1f1", "C\x1fb"]}
+    )
+    assert number_other_persons(regs, others)["person"].to_list() == [
+        FIRST_OTHER_PERSON + 2,  # "V…" ranks after "C…"
+        FIRST_OTHER_PERSON + 1,
+    ]

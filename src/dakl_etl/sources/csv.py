@@ -76,8 +76,8 @@ class CsvAdapter:
                 del text
             del data
         text = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
-        # the header: the first line that is not blank (Polars skips blank lines above it)
-        header = next((line for line in text.split("\n") if line.strip()), "")
+        # the header: the first line that is not empty (Polars skips empty lines above it)
+        header = next((line for line in text.split("\n") if line.rstrip("\r")), "")
         delimiter = config.delimiter or sniff_delimiter(header)
         # Columns of repeating values (labels, dates) are parsed straight into a dictionary
         # encoding: the mapping step interprets each distinct value once.

@@ -47,7 +47,6 @@ from dakl_etl.transforms.episodes import (
 from dakl_etl.transforms.ledger import build_ledger, registration_outcomes, row_outcomes
 from dakl_etl.transforms.persons import (
     GROUP_PERSON,
-    OTHER_KEYS_SCHEMA,
     InvalidBsnPolicy,
     assign_persons,
     bsn_rule,
@@ -194,13 +193,12 @@ class SourcePart:
     registrations: pl.DataFrame
     rejects: pl.DataFrame
     counts: dict[str, int]
+    #: the source's persons without a valid BSN: `_src`, `person` (numbered within the
+    #: source) and `other_key` (`persons.assign_persons`); their registrations carry the
+    #: numbers within the source until `persons.number_other_persons`
+    others: pl.DataFrame
     #: night rows whose run might be rejected for R04 later (`traced_nights`)
     nights: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=TRACED_NIGHT_SCHEMA))
-    #: the source's persons without a valid BSN: `_src`, `person` (numbered within the
-    #: source) and `other_key` (`persons.assign_persons`)
-    others: pl.DataFrame = field(
-        default_factory=lambda: pl.DataFrame(schema={**OTHER_KEYS_SCHEMA, "_src": pl.Int32})
-    )
 
 
 @dataclass(frozen=True)
@@ -254,8 +252,8 @@ def reduce_source(position: int, frame: pl.LazyFrame, settings: Settings) -> Sou
     Night rows become runs here, per source, so that only registrations (a fraction of the
     rows of a bed list) are combined across sources; persons without a valid BSN are numbered
     within the source, their keys kept aside (`others`) until `number_other_persons` numbers
-    them across sources. Sources are
-    independent here: a run reduces each one as soon as it is read, side by side.
+    them across sources. Sources are independent here: a run reduces each one as soon as it
+    is read, side by side.
     """
     names = list(settings.sources)
     prepared, others = prepare_rows(frame, position, invalid_bsn=settings.invalid_bsn)

@@ -11,8 +11,8 @@ Three steps, all vectorised:
 
 Gap merging is a sort plus running maximum: registrations sorted by key and start; an episode
 begins where the start lies more than `1 + gap` days after the latest end so far. Both sorts
-(nights into runs, registrations into episodes) sort one packed Int128 per row
-(`keys.sorted_positions`), not a frame by several columns.
+(nights into runs, registrations into episodes) sort one packed integer per row
+(`keys.sorted_keys`, `keys.sorted_positions`), not a frame by several columns.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
-"""Sorting by several integer columns as one: each packed into its bits of an Int128.
+"""Sorting by several integer columns as one: each packed into its bits of one integer.
 
 A stable sort of millions of rows by three or four columns is what costs most in a run. When
 the columns are integers, each needs only as many bits as its range in the data; with the row
-position in the lowest bits every packed key is unique, so a plain sort of one column gives
-the order of a stable multi-column sort, several times faster. One Int64 word sorts faster
-still than Int128 (and packs and unpacks in cheap arithmetic): a key with a wide range but few
-distinct values — a person × type × gemeente group — is replaced by its rank among them when
-that makes the whole key fit one word.
+position in the lowest bits every packed key is unique, so a plain sort of one column (Int64,
+or Int128 where the bits need it) gives the order of a stable multi-column sort, several times
+faster. One Int64 word sorts faster still than Int128 (and packs and unpacks in cheap
+arithmetic): a key with a wide range but few distinct values — a person × type × gemeente
+group — is replaced by its rank among them when that makes the whole key fit one word.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ def sorted_positions(frame: pl.DataFrame, keys: Sequence[pl.Expr]) -> pl.Series:
     Keys whose ranges and the position need more than 126 bits together (not met in real
     data: dates span a few thousand days) take the multi-column sort instead.
     """
-    return sorted_keys(frame, {f"_k{i}": k for i, k in enumerate(keys)}).get_column("_pos")
+    keyed = {f"_k{i}": k for i, k in enumerate(keys)}
+    return _sorted(frame, keyed, values=False).get_column("_pos")
 
 
 def sorted_keys(frame: pl.DataFrame, keys: Mapping[str, pl.Expr]) -> pl.DataFrame:
@@ -36,10 +37,15 @@ def sorted_keys(frame: pl.DataFrame, keys: Mapping[str, pl.Expr]) -> pl.DataFram
     Where the key packs into one Int64 word, the values are unpacked from the sorted word —
     arithmetic on one column — instead of gathered from `frame` at random positions.
     """
+    return _sorted(frame, keys, values=True)
+
+
+def _sorted(frame: pl.DataFrame, keys: Mapping[str, pl.Expr], *, values: bool) -> pl.DataFrame:
+    """`_pos`, and with `values` the keys' values (see `sorted_keys`)."""
     names, exprs = list(keys), list(keys.values())
     n = frame.height
     if n == 0:
-        return pl.DataFrame(schema=dict.fromkeys(["_pos", *names], pl.Int64))
+        return pl.DataFrame(schema=dict.fromkeys(["_pos", *(names if values else [])], pl.Int64))
     bounds = frame.select(
         *(k.min().cast(pl.Int64).alias(f"lo{i}") for i, k in enumerate(exprs)),
         *(k.max().cast(pl.Int64).alias(f"hi{i}") for i, k in enumerate(exprs)),
@@ -56,7 +62,8 @@ def sorted_keys(frame: pl.DataFrame, keys: Mapping[str, pl.Expr]) -> pl.DataFram
         ranked = _ranked(frame, packed, lows, widths, _WORD - w_pos)
     if sum(widths) + w_pos > _BITS:
         positions = pl.int_range(pl.len(), dtype=pl.Int64).sort_by(exprs, maintain_order=True)
-        return _gathered(frame, frame.select(positions.alias("_pos")).to_series(), names, exprs)
+        positions = frame.select(positions.alias("_pos")).to_series()
+        return _gathered(frame, positions, names, exprs) if values else positions.to_frame()
     fields = [
         # a field wider than a word is computed in Int128 (its difference may not fit Int64)
         ((key.cast(pl.Int64 if width <= _WORD else pl.Int128) - lo), width)
@@ -65,6 +72,8 @@ def sorted_keys(frame: pl.DataFrame, keys: Mapping[str, pl.Expr]) -> pl.DataFram
     fields.append((pl.int_range(pl.len(), dtype=pl.Int64), w_pos))
     order = frame.select(_pack(fields).alias("_w")).to_series().sort()
     position = (pl.col("_w") % (1 << w_pos)).cast(pl.Int64).alias("_pos")
+    if not values:
+        return order.to_frame().select(position)
     if sum(widths) + w_pos > _WORD:
         return _gathered(frame, order.to_frame().select(position).to_series(), names, exprs)
     shifts = [w_pos + sum(widths[i + 1 :]) for i in range(len(widths))]

@@ -83,7 +83,7 @@ def registration_outcomes(
     """
     names = dict(enumerate(sources))
     buckets = ("delivered", "rejected", "outside_years")
-    # grouped by numbers, named after: 2 small groups, not millions of strings
+    # grouped by numbers, named after: a few groups per source, not millions of strings
     bucket = (
         pl.when(pl.col("delivered"))
         .then(0)

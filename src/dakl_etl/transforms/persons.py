@@ -152,17 +152,22 @@ def number_other_persons(
     one person in every source; a client id or a row stays within its source (its key says
     so). Ranks keep the keys' order, as the per-source numbers did.
     """
-    if others.is_empty() or regs.is_empty():
+    if regs.is_empty():
         return regs
+    where = (regs.get_column("person") >= FIRST_OTHER_PERSON).arg_true()
+    if where.is_empty():
+        return regs
+    if others.is_empty():
+        raise ValueError(
+            "number_other_persons: persons without a valid BSN but no keys to number them by "
+            "(give every source's `others` from assign_persons)"
+        )
     # (source, number within it) as one integer: a look-up on the few rows concerned
     local = pl.col(source).cast(pl.Int64) * (1 << 32) + pl.col("person") - FIRST_OTHER_PERSON
     table = others.select(
         local.alias("local"),
         (pl.col("other_key").rank("dense").cast(pl.Int64) + FIRST_OTHER_PERSON).alias("number"),
     )
-    where = (regs.get_column("person") >= FIRST_OTHER_PERSON).arg_true()
-    if where.is_empty():
-        return regs
     numbers = (
         regs.select(source, "person")[where]
         .select(local.replace_strict(table["local"], table["number"], return_dtype=pl.Int64))
