@@ -182,9 +182,7 @@ def main() -> None:
         f"(generated or reused in {time.perf_counter() - t:.1f} s)"
     )
     parts = stage(now)
-    print(
-        f"stages: validate_and_read {parts['validate']:.2f} s, figures {parts['figures']:.2f} s"
-    )
+    print(f"stages: validate_and_read {parts['validate']:.2f} s, figures {parts['figures']:.2f} s")
     for label, previous in (("report", None), ("report --previous", before)):
         out = DATA / f"report_{args.rows}{'_prev' if previous else ''}.html"
         r = child(now, previous, out)

@@ -183,7 +183,9 @@ def test_cli_diff_notes_different_reporting_years(tmp_path):
     def diff(a, b):
         return subprocess.run(
             [sys.executable, "-m", "dakl_etl", "diff", str(a), str(b)],
-            capture_output=True, text=True, timeout=120,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
 
     across = diff(old, new)

@@ -179,9 +179,23 @@ def test_readme_run_command_with_a_relative_out(sample, monkeypatch):
     monkeypatch.chdir(sample.parents[1])
     env = {k: v for k, v in os.environ.items() if k not in ("DAKL_ETL_FAULT", "MO_DATABASE_URL")}
     done = subprocess.run(
-        [sys.executable, "-m", "dakl_etl", "run", "pipelines/sample.yaml", "--out", "out",
-         "--now", NOW, "--log-format", "text"],
-        capture_output=True, text=True, timeout=300, env=env,
+        [
+            sys.executable,
+            "-m",
+            "dakl_etl",
+            "run",
+            "pipelines/sample.yaml",
+            "--out",
+            "out",
+            "--now",
+            NOW,
+            "--log-format",
+            "text",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "internal error" not in done.stderr + done.stdout

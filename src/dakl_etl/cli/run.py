@@ -36,8 +36,7 @@ class LogFormat(StrEnum):
         "Each run writes into OUT/runs/<UTC timestamp>/ with a manifest.json, under an "
         "exclusive lock on OUT/.lock; OUT/latest points to the last run whose delivery was "
         "accepted, and only such a run moves it. What changed since latest is in the summary "
-        "and the manifest. See docs/deploy.md for systemd, cron and Airflow.\n\n"
-        + EXIT_CODES_HELP
+        "and the manifest. See docs/deploy.md for systemd, cron and Airflow.\n\n" + EXIT_CODES_HELP
     ),
 )
 def run_command(

@@ -54,9 +54,7 @@ def _digits(key: str) -> pl.Expr:
 def parsed_date(key: str) -> pl.Expr:
     """The field as a Date where it is 8 digits forming a real date, else null."""
     return (
-        pl.when(_digits(key))
-        .then(_col(key).str.to_date(DATE_FORMAT, strict=False))
-        .otherwise(None)
+        pl.when(_digits(key)).then(_col(key).str.to_date(DATE_FORMAT, strict=False)).otherwise(None)
     )
 
 

@@ -149,27 +149,19 @@ def rejects_frame(rows: pl.LazyFrame, sources: Iterable[str]) -> pl.LazyFrame:
             .otherwise(if_screen)
         )
 
-    return (
-        rows.filter(~is_delivery_candidate())
-        .select(
-            pl.col("_src").replace_strict(names, return_dtype=pl.String).alias("source"),
-            "source_row",
-            pl.when(excluded)
-            .then(pl.lit("excluded"))
-            .otherwise(pl.lit("rejected"))
-            .alias("outcome"),
-            pick(pl.lit("excluded"), pl.col("reject_code"), bsn_rule(), screened_rule()).alias(
-                "rule"
-            ),
-            pick(
-                pl.lit(None, pl.String), pl.col("reject_field"), pl.lit("bsn"), screened_field()
-            ).alias("field"),
-            pick(
-                pl.col("excluded"), pl.col("reject_value"), mask_expr("bsn"), screened_value()
-            ).alias("value"),
-            mask_expr("bsn").alias("bsn"),
-            pl.lit(None, pl.String).alias("message"),
-        )
+    return rows.filter(~is_delivery_candidate()).select(
+        pl.col("_src").replace_strict(names, return_dtype=pl.String).alias("source"),
+        "source_row",
+        pl.when(excluded).then(pl.lit("excluded")).otherwise(pl.lit("rejected")).alias("outcome"),
+        pick(pl.lit("excluded"), pl.col("reject_code"), bsn_rule(), screened_rule()).alias("rule"),
+        pick(
+            pl.lit(None, pl.String), pl.col("reject_field"), pl.lit("bsn"), screened_field()
+        ).alias("field"),
+        pick(pl.col("excluded"), pl.col("reject_value"), mask_expr("bsn"), screened_value()).alias(
+            "value"
+        ),
+        mask_expr("bsn").alias("bsn"),
+        pl.lit(None, pl.String).alias("message"),
     )
 
 

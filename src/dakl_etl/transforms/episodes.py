@@ -151,8 +151,8 @@ def group_key() -> pl.Expr:
 
     The codes are read from `type_number` / `gemeente_number` (see `screen`).
     """
-    return pl.col("person") * GROUP_PERSON + pl.col("type_number") * 10_000 + pl.col(
-        "gemeente_number"
+    return (
+        pl.col("person") * GROUP_PERSON + pl.col("type_number") * 10_000 + pl.col("gemeente_number")
     )
 
 
@@ -212,9 +212,7 @@ def registrations(rows: pl.DataFrame, *, now: dt.date, settings: EpisodeSettings
         )
     )
     columns = list(REGISTRATION_COLUMNS)
-    return pl.concat(
-        [episode_rows.select(columns), runs.select(columns)], how="vertical"
-    ).collect()
+    return pl.concat([episode_rows.select(columns), runs.select(columns)], how="vertical").collect()
 
 
 def _sorted_nights(nights: pl.DataFrame) -> pl.LazyFrame:
@@ -263,9 +261,7 @@ def _night_runs(nights: pl.DataFrame, *, today: pl.Expr, settings: EpisodeSettin
     first = order.filter(pl.col("_first"))
     final = order.filter(pl.col("_final"))
     head = nights.select(
-        pl.col("_src", "night", "person", "group", "precedence", "startdatum").gather(
-            first["_i"]
-        ),
+        pl.col("_src", "night", "person", "group", "precedence", "startdatum").gather(first["_i"]),
         pl.col("source_row").gather(first["_i"]).alias("first_row"),
     )
     tail = nights.select(
