@@ -111,6 +111,26 @@ def test_second_lock_names_the_holder(tmp_path):
     lock.release()
 
 
+def test_a_run_that_finds_the_lock_just_taken_waits_for_the_holders_pid(tmp_path):
+    """The holder takes the lock, then writes its pid: a run arriving in between waits for
+    the pid instead of saying it is unknown."""
+    import fcntl
+    import threading
+
+    fd = os.open(tmp_path / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    later = threading.Timer(
+        0.2, lambda: os.pwrite(fd, b'{"pid": 4242, "started": "2025-04-24T01:30:00"}\n', 0)
+    )
+    later.start()
+    try:
+        with pytest.raises(LockHeld, match="pid 4242, started 2025-04-24"):
+            RunLock(tmp_path).acquire()
+    finally:
+        later.join()
+        os.close(fd)
+
+
 def test_lock_held_by_another_process(tmp_path):
     holder = subprocess.Popen(
         [

@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 import socket
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,7 +35,7 @@ class RunLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = _read_holder(fd)
+            holder = _holder_of_held_lock(fd)
             os.close(fd)
             raise LockHeld(
                 f"{self.path}: another dakl-etl run holds the lock ({describe_holder(holder)}); "
@@ -82,6 +83,20 @@ class RunLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+#: How long a run that finds the lock held waits for the holder to write its pid: the holder
+#: takes the lock first and writes after, so a run starting a moment later may find it empty.
+HOLDER_WAIT_SECONDS = 1.0
+
+
+def _holder_of_held_lock(fd: int) -> dict:
+    deadline = time.monotonic() + HOLDER_WAIT_SECONDS
+    holder = _read_holder(fd)
+    while "pid" not in holder and time.monotonic() < deadline:
+        time.sleep(0.02)
+        holder = _read_holder(fd)
+    return holder
 
 
 def _read_holder(fd: int) -> dict:
