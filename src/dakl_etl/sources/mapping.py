@@ -180,7 +180,8 @@ def _per_value(
         slot = pl.repeat(None, int(ids.max()) + 1, dtype=pl.UInt32, eager=True).scatter(
             ids, pl.int_range(len(ids), dtype=pl.UInt32, eager=True)
         )
-        spread = pl.DataFrame(spread_these)[slot.gather(values.to_physical())]
+        # the results by dictionary id (a small table), then one gather over the rows
+        spread = pl.DataFrame(spread_these)[slot][values.to_physical()]
     return [
         pl.lit(r[0] if len(r) else None, dtype=r.dtype).alias(r.name)
         if same
