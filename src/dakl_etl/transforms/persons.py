@@ -107,9 +107,11 @@ def assign_persons(
             .select(_other_key())
             .to_series()
         )
-        ranks = keys.rank("dense").cast(pl.Int64) + FIRST_OTHER_PERSON
-        person = person.scatter(where, ranks)
-        others = pl.DataFrame([ranks.alias("person"), keys]).unique("person")
+        # dense ranks by way of the distinct keys (a fraction of the rows): sort those, look up
+        distinct = keys.unique().sort()
+        numbers = pl.int_range(len(distinct), dtype=pl.Int64, eager=True) + FIRST_OTHER_PERSON + 1
+        person = person.scatter(where, keys.replace_strict(distinct, numbers))
+        others = pl.DataFrame([numbers.alias("person"), distinct])
     return rows.with_columns(
         person.alias("person"), invalid.alias("bsn_invalid"), rejected.alias("bsn_rejected")
     ), others
