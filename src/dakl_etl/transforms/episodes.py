@@ -215,7 +215,7 @@ def registrations(rows: pl.DataFrame, *, now: dt.date, settings: EpisodeSettings
     return pl.concat([episode_rows.select(columns), runs.select(columns)], how="vertical").collect()
 
 
-def _sorted_nights(nights: pl.DataFrame) -> pl.LazyFrame:
+def _sorted_nights(nights: pl.DataFrame) -> pl.DataFrame:
     """`_i` (input position), `group`, `_src` and `_day`, sorted by group, source, day and
     input position (one packed sort: `keys.sorted_keys`)."""
     # the sort reads these three, and gathers from one chunk are several times faster
@@ -227,7 +227,6 @@ def _sorted_nights(nights: pl.DataFrame) -> pl.LazyFrame:
         )
         .rename({"_pos": "_i"})
         .with_columns(pl.col("_src").cast(pl.Int32))
-        .lazy()
     )
 
 
@@ -240,33 +239,29 @@ def _night_runs(nights: pl.DataFrame, *, today: pl.Expr, settings: EpisodeSettin
     the few rows that have one.
     """
     start = pl.col("_day")
-    order = (
-        _sorted_nights(nights)
-        .with_columns(_gap=settings.gap_days())
-        .with_columns(
-            _first=(
-                (pl.col("group") != pl.col("group").shift(1))
-                | (pl.col("_src") != pl.col("_src").shift(1))
-                | (start > start.shift(1) + 1 + pl.col("_gap"))
-            ).fill_null(True),
-        )
-        .with_columns(
-            _run=pl.col("_first").cum_sum(),
-            _final=pl.col("_first").shift(-1, fill_value=True),
-            _pos=pl.int_range(pl.len(), dtype=pl.Int64),
-        )
-        .select("_i", "_run", "_first", "_final", "_gap", "_pos")
-        .collect()
-    )
-    first = order.filter(pl.col("_first"))
-    final = order.filter(pl.col("_final"))
+    order = _sorted_nights(nights)
+    # Per night only a flag: does it start a run? A run ends where the next one starts, so the
+    # positions of the first and last nights follow from the flags, without more columns of
+    # millions of values.
+    starts_run = order.select(
+        (
+            (pl.col("group") != pl.col("group").shift(1))
+            | (pl.col("_src") != pl.col("_src").shift(1))
+            | (start > start.shift(1) + 1 + settings.gap_days())
+        ).fill_null(True)
+    ).to_series()
+    p0 = starts_run.arg_true().cast(pl.Int64)
+    p1 = pl.concat([p0.slice(1) - 1, pl.Series([order.height - 1], dtype=pl.Int64)]).head(
+        p0.len()
+    )  # no nights: no runs
+    first_i, final_i = order["_i"].gather(p0), order["_i"].gather(p1)
     head = nights.select(
-        pl.col("_src", "night", "person", "group", "precedence", "startdatum").gather(first["_i"]),
-        pl.col("source_row").gather(first["_i"]).alias("first_row"),
+        pl.col("_src", "night", "person", "group", "precedence", "startdatum").gather(first_i),
+        pl.col("source_row").gather(first_i).alias("first_row"),
     )
     tail = nights.select(
-        pl.col("startdatum").gather(final["_i"]).alias("_last"),
-        pl.col("reden").gather(final["_i"]),
+        pl.col("startdatum").gather(final_i).alias("_last"),
+        pl.col("reden").gather(final_i),
     )
     # null counts are free: a bed list without V-nummers or meldingen is not scanned for them
     has_rare = any(nights[c].null_count() < nights.height for c in ("v_nummer", "datum_melding"))
@@ -280,7 +275,7 @@ def _night_runs(nights: pl.DataFrame, *, today: pl.Expr, settings: EpisodeSettin
     if rare.height:
         # the run of each night in input order: scatter, not a join against millions of rows
         run_of = pl.zeros(nights.height, dtype=pl.Int64, eager=True).scatter(
-            order["_i"], order["_run"]
+            order["_i"], starts_run.cum_sum().cast(pl.Int64)
         )
         extras = (
             rare.select(run_of.gather(rare["_i"]).alias("_run"), "v_nummer", "datum_melding")
@@ -292,20 +287,15 @@ def _night_runs(nights: pl.DataFrame, *, today: pl.Expr, settings: EpisodeSettin
             schema={"_run": pl.Int64, "v_nummer": pl.String, "datum_melding": pl.Date}
         )
     return (
-        pl.concat(
-            [
-                head,
-                tail,
-                first.select("_run", "_gap", pl.col("_pos").alias("_p0")),
-                final.select(pl.col("_pos").alias("_p1")),
-            ],
-            how="horizontal",
-        )
+        pl.concat([head, tail], how="horizontal")
         .lazy()
+        .with_columns(
+            _run=pl.int_range(1, pl.len() + 1, dtype=pl.Int64),
+            n_rows=pl.lit(p1 - p0 + 1),
+        )
         .join(extras.lazy(), on="_run", how="left", maintain_order="left")
         .with_columns(
-            n_rows=pl.col("_p1") - pl.col("_p0") + 1,
-            is_open=pl.col("_last").cast(pl.Int64) >= today.cast(pl.Int64) - 1 - pl.col("_gap"),
+            is_open=pl.col("_last").cast(pl.Int64) >= today.cast(pl.Int64) - 1 - settings.gap_days()
         )
         .with_columns(
             einddatum=pl.when(pl.col("is_open")).then(None).otherwise(pl.col("_last")),
