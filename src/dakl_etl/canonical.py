@@ -12,28 +12,28 @@ from types import MappingProxyType
 
 import polars as pl
 
-SCHEMA = MappingProxyType(
-    {
-        "source": pl.String,  # source name from the pipeline YAML
-        "source_row": pl.Int64,  # 1-based line (CSV, header = 1) / sheet row / query result row
-        "granularity": pl.String,  # "episode" or "night"
-        "bsn": pl.String,  # 9 digits after Excel repair, may still be invalid; null when absent
-        "bsn_repaired": pl.Boolean,  # leading zeros restored or "123.0" cleaned
-        "v_nummer": pl.String,  # 10 digits or null
-        "client_id": pl.String,  # the system's own person key, scoped to the source
-        "gemeentecode": pl.String,  # 4-digit CBS code (names already mapped)
-        "type_opvang": pl.String,  # protocol code (protocol.codes.TYPE_OPVANG) or null
-        "startdatum": pl.Date,  # night granularity: the night's date
-        "einddatum": pl.Date,  # night granularity: the night's date; null = open or unknown
-        "ended_unknown": pl.Boolean,  # ended, but on an unknown date (status mapping)
-        "reden": pl.String,  # protocol code or null
-        "datum_melding": pl.Date,
-        "excluded": pl.String,  # out of scope by mapping: why (e.g. "type_opvang: Beschermd wonen")
-        "reject_code": pl.String,  # rule id why the row cannot be delivered, else null
-        "reject_field": pl.String,  # canonical field the reject is about
-        "reject_value": pl.String,  # the offending value as found, masked when personal
-    }
-)
+# fmt: off
+SCHEMA = MappingProxyType({
+    "source": pl.String,  # source name from the pipeline YAML
+    "source_row": pl.Int64,  # 1-based line (CSV, header = 1) / sheet row / query result row
+    "granularity": pl.String,  # "episode" or "night"
+    "bsn": pl.String,  # 9 digits after Excel repair, may still be invalid; null when absent
+    "bsn_repaired": pl.Boolean,  # leading zeros restored or "123.0" cleaned
+    "v_nummer": pl.String,  # 10 digits or null
+    "client_id": pl.String,  # the system's own person key, scoped to the source
+    "gemeentecode": pl.String,  # 4-digit CBS code (names already mapped)
+    "type_opvang": pl.String,  # protocol code (protocol.codes.TYPE_OPVANG) or null
+    "startdatum": pl.Date,  # night granularity: the night's date
+    "einddatum": pl.Date,  # night granularity: the night's date; null = open or unknown
+    "ended_unknown": pl.Boolean,  # ended, but on an unknown date (status mapping)
+    "reden": pl.String,  # protocol code or null
+    "datum_melding": pl.Date,
+    "excluded": pl.String,  # out of scope by mapping: why (e.g. "type_opvang: Beschermd wonen")
+    "reject_code": pl.String,  # rule id why the row cannot be delivered, else null
+    "reject_field": pl.String,  # canonical field the reject is about
+    "reject_value": pl.String,  # the offending value as found, masked when personal
+})
+# fmt: on
 
 COLUMNS = tuple(SCHEMA)
 

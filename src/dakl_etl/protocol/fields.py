@@ -30,35 +30,25 @@ class FieldSpec:
         return rf"^[0-9]{{{self.width}}}$"  # ASCII only: \d admits other scripts
 
 
+# fmt: off
 FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec(
-        1,
-        "aanmaakdatum",
-        "Aanmaakdatum bestand",
-        "Aanmaakdatum",
-        12,
-        "EEJJMMDDUUMM",
-        "datetime",
-        True,
-        False,
-    ),
+    FieldSpec(1, "aanmaakdatum", "Aanmaakdatum bestand", "Aanmaakdatum", 12, "EEJJMMDDUUMM",
+              "datetime", True, False),
     FieldSpec(2, "gemeentecode", "Gemeentecode", "Gemeente", 4, "NNNN", "code", True, False),
     FieldSpec(3, "bsn", "BSN", "Burgerservicenummer", 9, "NNNNNNNNN", "number", True, True),
-    FieldSpec(
-        4, "datum_melding", "Datum melding", "Meldingsdatum", 8, "EEJJMMDD", "date", False, False
-    ),
-    FieldSpec(
-        5, "type_opvang", "Type ingezette opvang", "TypeOpvang", 4, "NNNN", "code", True, False
-    ),
-    FieldSpec(
-        6, "startdatum", "Startdatum opvang", "Startdatum", 8, "EEJJMMDD", "date", True, False
-    ),
-    FieldSpec(7, "einddatum", "Einddatum opvang", "Einddatum", 8, "EEJJMMDD", "date", False, False),
+    FieldSpec(4, "datum_melding", "Datum melding", "Meldingsdatum", 8, "EEJJMMDD", "date",
+              False, False),
+    FieldSpec(5, "type_opvang", "Type ingezette opvang", "TypeOpvang", 4, "NNNN", "code", True,
+              False),
+    FieldSpec(6, "startdatum", "Startdatum opvang", "Startdatum", 8, "EEJJMMDD", "date", True,
+              False),
+    FieldSpec(7, "einddatum", "Einddatum opvang", "Einddatum", 8, "EEJJMMDD", "date", False,
+              False),
     FieldSpec(8, "reden", "Reden beëindiging", "RedenBeeindiging", 2, "NN", "code", False, False),
-    FieldSpec(
-        9, "v_nummer", "V-nummer", "Vreemdelingennummer", 10, "NNNNNNNNNN", "number", False, True
-    ),
+    FieldSpec(9, "v_nummer", "V-nummer", "Vreemdelingennummer", 10, "NNNNNNNNNN", "number", False,
+              True),
 )
+# fmt: on
 
 FIELD_BY_KEY: dict[str, FieldSpec] = {f.key: f for f in FIELDS}
 COLUMNS: tuple[str, ...] = tuple(f.key for f in FIELDS)
