@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from dakl_etl import ALLOCATOR_SETTINGS
+
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "_data"
 SEED = 20240101
@@ -305,10 +307,14 @@ def child_floor(directory: Path, out_bytes: int) -> dict:
 
 
 def _child(kind: str, directory: Path, *extra: str) -> dict:
+    # both children with the allocator settings the CLI runs with (`dakl_etl.ALLOCATOR_SETTINGS`:
+    # this script imports Polars before dakl_etl, which then cannot set them itself)
+    env = {**os.environ, "_RJEM_MALLOC_CONF": ALLOCATOR_SETTINGS}
     done = subprocess.run(
         [sys.executable, __file__, "--child", kind, str(directory), *extra],
         capture_output=True,
         text=True,
+        env=env,
     )
     if done.returncode != 0:
         raise SystemExit(f"{kind} child failed:\n{done.stderr[-3000:]}")
