@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from dakl_etl.canonical import conform
 from dakl_etl.transforms.delivery import derive
 from dakl_etl.transforms.episodes import EpisodeSettings
-from dakl_etl.transforms.years import dedup, in_file
+from dakl_etl.transforms.years import FILE_ORDER, _dedup_ordered, dedup, in_file, year_rows
 from synthetic import invalid_bsn, reference, synthetic_bsns
 
 POOL = synthetic_bsns(3, seed=11)
@@ -278,6 +278,30 @@ def test_dedup_is_idempotent_and_keeps_unknown_persons_apart(rows, gap):
     assert once.height == frame.height
     unknown_persons = frame.filter(pl.col("bsn") == "999999999")["person"].n_unique()
     assert once.filter(pl.col("bsn") == "999999999")["person"].n_unique() == unknown_persons
+
+
+@common
+@given(rows=source_rows(), gap=st.integers(0, 3))
+def test_year_files_are_the_year_rows_of_each_year_on_its_own(rows, gap):
+    d = derive_rows(rows, gap, "unknown")
+    for y in YEARS:
+        assert d.years[y].equals(year_rows(d.episodes.lazy(), y, CODES).collect())
+
+
+@common
+@given(rows=source_rows(), gap=st.integers(0, 3))
+def test_dedup_of_ordered_rows_compares_neighbours_as_dedup_hashes(rows, gap):
+    d = derive_rows(rows, gap, "unknown")
+    frame = d.years[2024]
+    # every row twice, the copies in file order right behind their row (as a stable sort puts
+    # equal keys), the extra column telling copy from original
+    doubled = (
+        pl.concat([frame.with_columns(copy=pl.lit(c)) for c in (0, 1)])
+        .sort(*FILE_ORDER, maintain_order=True)
+        .lazy()
+    )
+    assert _dedup_ordered(doubled).collect().equals(dedup(doubled).collect())
+    assert _dedup_ordered(doubled).collect()["copy"].sum() == 0
 
 
 @settings(

@@ -109,13 +109,16 @@ def year_frames(
     The episodes of any year are sorted once (stable), then each year only filters, clamps and
     de-duplicates, which keep that order. Same rows in the same order as `year_rows`: the rows
     dedup keeps share no sort key (same group and start), and stability keeps a duplicate set
-    in its original order, so dedup keeps the same first row.
+    in its original order, so dedup keeps the same first row. In that order the duplicates of
+    a row follow it directly (equal group and start mean equal sort keys), so each year drops
+    them by comparing neighbours, without a hash table.
     """
     years = list(years)
     candidates = episodes.filter(in_any_year(years, codes))
     ordered = candidates[sorted_positions(candidates, FILE_ORDER)]
     plans = [
-        _clamped(ordered.lazy(), y, codes).pipe(dedup).rename({"bsn_out": "bsn"}) for y in years
+        _clamped(ordered.lazy(), y, codes).pipe(_dedup_ordered).rename({"bsn_out": "bsn"})
+        for y in years
     ]
     return dict(zip(years, pl.collect_all(plans), strict=True))
 
@@ -142,3 +145,10 @@ def dedup(rows: pl.LazyFrame) -> pl.LazyFrame:
     `group` encodes person, type and gemeente; `person` is the person key, never the row text.
     """
     return rows.unique(subset=["group", "startdatum"], keep="first", maintain_order=True)
+
+
+def _dedup_ordered(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """`dedup` of rows in `FILE_ORDER`, where a row's duplicates directly follow it."""
+    key = [pl.col("group"), pl.col("startdatum")]
+    repeats = pl.all_horizontal(k == k.shift(1) for k in key).fill_null(False)
+    return rows.filter(~repeats)
