@@ -119,7 +119,11 @@ def map_source(source: RawSource, pipeline: Pipeline, gemeenten: Gemeenten) -> p
         },
     }
     derived = [
-        column for field, build in interpret.items() for column in _per_value(frame, field, build)
+        column
+        for field, build in interpret.items()
+        for column in _per_value(
+            frame, field, build, constant=None if field in mapped else constants.get(field)
+        )
     ]
     frame = frame.with_columns(derived)
     if config.granularity == "night":
@@ -147,7 +151,11 @@ def map_source(source: RawSource, pipeline: Pipeline, gemeenten: Gemeenten) -> p
 
 
 def _per_value(
-    frame: pl.DataFrame, field: str, build: Callable[[pl.Expr], list[pl.Expr]]
+    frame: pl.DataFrame,
+    field: str,
+    build: Callable[[pl.Expr], list[pl.Expr]],
+    *,
+    constant: str | None = None,
 ) -> list[pl.Series | pl.Expr]:
     """Interpret each distinct value of `raw_<field>` once; spread the results over the rows.
 
@@ -155,9 +163,13 @@ def _per_value(
     yields the derived columns from the (stripped) text; a null text gives null results.
     A result that is the same on every row — a constant field, a column not mapped (all
     null), a flag that is false throughout — comes back as a literal, not as a column of
-    millions of equal values.
+    millions of equal values. `constant`: the field's value on every row, set in the
+    pipeline (`constants:`), interpreted without a look at the rows.
     """
     key = raw(field)
+    if constant is not None:
+        table = pl.DataFrame({key: [constant]}).with_columns(build(pl.col(key).str.strip_chars()))
+        return [pl.lit(r[0], dtype=r.dtype).alias(r.name) for r in table.drop(key).get_columns()]
     values = frame.get_column(key)
     if values.null_count() == len(values):  # not mapped (or all empty): nothing to interpret
         distinct = pl.Series(key, [], dtype=pl.Categorical)
@@ -413,11 +425,13 @@ def _only_where_needed(
     if values.null_count() == values.len():
         return values, unchanged
     text = pl.col(values.name)
+    # the narrowest integer that holds `width` digits: it parses fastest
+    number = pl.UInt32 if width <= 9 else pl.UInt64
     needed = (
         values.to_frame()
         .select(
             text.is_not_null()
-            & ((text.str.len_bytes() != width) | text.cast(pl.UInt64, strict=False).is_null())
+            & ((text.str.len_bytes() != width) | text.cast(number, strict=False).is_null())
         )
         .to_series()
     )
