@@ -529,3 +529,17 @@ def test_renumbering_persons_without_their_keys_is_refused():
         FIRST_OTHER_PERSON + 2,  # "V…" ranks after "C…"
         FIRST_OTHER_PERSON + 1,
     ]
+
+
+def test_released_sources_are_handed_over_and_give_the_same_delivery():
+    rows = [
+        *nights("bed", D(2024, 3, 1), 5, type_opvang="0201"),
+        row("zaak", 2, start=D(2024, 2, 1), end=D(2024, 4, 1)),
+    ]
+    frame = conform(pl.DataFrame(rows, infer_schema_length=None))
+    frames = {s: frame.filter(pl.col("source") == s) for s in ("bed", "zaak")}
+    kept = derive(dict(frames), years=(2024,), now=NOW)
+    released = derive(frames, years=(2024,), now=NOW, release_sources=True)
+    assert frames == {}
+    assert released.year_frame(2024).equals(kept.year_frame(2024))
+    assert released.ledger == kept.ledger

@@ -315,8 +315,9 @@ def _read_sources(pipeline: Pipeline, gemeenten: Gemeenten, settings: Settings) 
     names = list(pipeline.sources)
 
     def read_and_reduce(position: int) -> SourcePart:
-        frame = read_source(names[position], pipeline, gemeenten=gemeenten)
-        return reduce_source(position, frame, settings)
+        return reduce_source(
+            position, read_source(names[position], pipeline, gemeenten=gemeenten), settings
+        )
 
     return _side_by_side(read_and_reduce, list(range(len(names))))
 

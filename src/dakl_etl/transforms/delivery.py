@@ -249,6 +249,7 @@ def reduce_source(position: int, frame: pl.LazyFrame, settings: Settings) -> Sou
     """
     names = list(settings.sources)
     prepared, others = prepare_rows(frame, position, invalid_bsn=settings.invalid_bsn)
+    del frame
     prepared = prepared.lazy()
     # one by one: `collect_all` of these three plans over one frame takes longer (Polars 2.1)
     candidates = narrow_rows(prepared, settings.episodes, names).collect()
@@ -337,12 +338,10 @@ def derive(
     )
     clock = _Clock()
     parts = []
+    releasing = release_sources and isinstance(frames, MutableMapping)
     for position, name in enumerate(run.sources):
-        parts.append(reduce_source(position, frames[name], run))
-        if release_sources and isinstance(frames, MutableMapping):
-            frames[name] = empty().lazy()
-    if release_sources and isinstance(frames, MutableMapping):
-        frames.clear()
+        # handed over, not also held here: `reduce_source` lets go of it once it is prepared
+        parts.append(reduce_source(position, frames.pop(name) if releasing else frames[name], run))
     clock.lap("reduce_sources")
     return combine(parts, run, clock=clock)
 
