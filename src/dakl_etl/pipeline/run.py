@@ -11,7 +11,7 @@ import contextlib
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -158,8 +158,9 @@ def run_into(
 ) -> RunOutcome:
     """Extract, derive, validate and (unless blocked or `dry_run`) write into `directory`.
 
-    Written: `DAKL_J{Y}_{free_text}.csv` per year (0600), the rejects file (0600) and the
-    ledger JSON. When the final validation finds an error in any year, no DAKL file is written
+    Written: `DAKL_J{Y}_{free_text}.csv` per year (0600), the rejects file (0600; written
+    while the year files are validated, as it does not depend on the verdict) and the ledger
+    JSON, last. When the final validation finds an error in any year, no DAKL file is written
     (rejects and ledger are) and `exit_code` is 1. Raises `LedgerUnbalanced` — after writing the
     ledger for diagnosis — when a row got lost on the way; `SourceError`/`ConfigError` as the
     sources and reference raise them.
@@ -262,27 +263,39 @@ def run_into(
     for y in outcome.empty_previous_years:
         emit("empty_year", empty_year_event(y))
     filed = [y for y in years if y not in outcome.empty_previous_years]
-    for y, (name, data, report) in zip(filed, _side_by_side(checked, filed), strict=True):
-        files[y] = (name, data)
-        outcome.reports[y] = report
-        emit(
-            "validated",
-            {
-                "year": y,
-                "rows": outcome.rows_per_year[y],
-                "errors": report.errors,
-                "warnings": report.warnings,
-                "counts": dict(report.counts),
-            },
-        )
-    timings["validate"] = time.perf_counter() - t
-    blocked = any(not r.accepted for r in outcome.reports.values())
-    if blocked:
-        outcome.exit_code = ExitCode.REJECTED
+    # The rejects file does not wait for the verdict: it is written while the year files are
+    # validated, so its disk writes overlap the validation's work.
+    with ThreadPoolExecutor(max_workers=1) as background:
+        rejects_written = None
+        if not dry_run:
+            path = directory / rejects_file_name(free_text)
+            rejects_written = background.submit(write_rejects, derived.rejects, path)
+        for y, (name, data, report) in zip(filed, _side_by_side(checked, filed), strict=True):
+            files[y] = (name, data)
+            outcome.reports[y] = report
+            emit(
+                "validated",
+                {
+                    "year": y,
+                    "rows": outcome.rows_per_year[y],
+                    "errors": report.errors,
+                    "warnings": report.warnings,
+                    "counts": dict(report.counts),
+                },
+            )
+        timings["validate"] = time.perf_counter() - t
+        blocked = any(not r.accepted for r in outcome.reports.values())
+        if blocked:
+            outcome.exit_code = ExitCode.REJECTED
 
-    if not dry_run:
-        with _writing(directory):
-            _write_outputs(outcome, derived, files, free_text, blocked, emit)
+        if rejects_written is not None:
+            t = time.perf_counter()  # the writing the run waits for, after validation
+            with _writing(directory):
+                rejected_rows = derived.rejects.height
+                _write_outputs(
+                    outcome, rejects_written, rejected_rows, files, free_text, blocked, emit
+                )
+            timings["write"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
     emit(
         "run_finished",
@@ -324,20 +337,18 @@ def _read_sources(pipeline: Pipeline, gemeenten: Gemeenten, settings: Settings) 
 
 def _write_outputs(
     outcome: RunOutcome,
-    derived: Derived,
+    rejects: Future[Path],
+    rejected_rows: int,
     files: dict[int, tuple[str, bytes]],
     free_text: str,
     blocked: bool,
     emit: OnEvent,
 ) -> None:
-    """Rejects first, then the DAKL files (unless blocked), the ledger last."""
+    """The rejects file first (`rejects`: being written while the files were validated), then
+    the DAKL files (unless blocked), the ledger last."""
     directory = outcome.directory
-    t = time.perf_counter()
-    outcome.rejects_path = write_rejects(derived.rejects, directory / rejects_file_name(free_text))
-    emit(
-        "written",
-        {"kind": "rejects", "path": str(outcome.rejects_path), "rows": derived.rejects.height},
-    )
+    outcome.rejects_path = rejects.result()
+    emit("written", {"kind": "rejects", "path": str(outcome.rejects_path), "rows": rejected_rows})
     if not blocked:
         for y, (name, data) in files.items():
             path = write_bytes_atomic(directory / name, data, mode=PRIVATE)
@@ -348,7 +359,6 @@ def _write_outputs(
             )
     outcome.ledger_path = write_ledger(outcome.ledger, directory / ledger_file_name(free_text))
     emit("written", {"kind": "ledger", "path": str(outcome.ledger_path)})
-    outcome.timings["write"] = time.perf_counter() - t
 
 
 @contextlib.contextmanager
