@@ -249,7 +249,7 @@ def reduce_source(position: int, frame: pl.LazyFrame, settings: Settings) -> Sou
     """
     names = list(settings.sources)
     prepared, others = prepare_rows(frame, position, invalid_bsn=settings.invalid_bsn)
-    del frame
+    del frame  # the mapped source with its raw texts: its memory serves the steps below
     prepared = prepared.lazy()
     # one by one: `collect_all` of these three plans over one frame takes longer (Polars 2.1)
     candidates = narrow_rows(prepared, settings.episodes, names).collect()
