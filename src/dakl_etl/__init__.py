@@ -7,6 +7,7 @@ over it. Names are imported lazily so `import dakl_etl` stays cheap.
 from __future__ import annotations
 
 import os
+import sys
 
 __version__ = "0.1.0"
 
@@ -18,9 +19,9 @@ __version__ = "0.1.0"
 #: about 6 % less time; one pool per CPU, about 7 % less again; large blocks in those pools
 #: too, about 3 % less and 0.2-0.4 GB less peak memory. Polars reads the variable when it is
 #: first imported, so this counts when `dakl_etl` comes first (the CLI, and any process
-#: started from one that imported it); a value already set wins.
-ALLOCATOR_SETTINGS = (
-    "dirty_decay_ms:5000,muzzy_decay_ms:5000,percpu_arena:percpu,oversize_threshold:0"
+#: started from one that imported it); a value already set wins. Pools per CPU need Linux.
+ALLOCATOR_SETTINGS = "dirty_decay_ms:5000,muzzy_decay_ms:5000,oversize_threshold:0" + (
+    ",percpu_arena:percpu" if sys.platform.startswith("linux") else ""
 )
 os.environ.setdefault("_RJEM_MALLOC_CONF", ALLOCATOR_SETTINGS)
 
