@@ -167,11 +167,10 @@ def _per_value(
     pipeline (`constants:`), interpreted without a look at the rows.
     """
     key = raw(field)
-    if constant is not None:
-        table = pl.DataFrame({key: [constant]}).with_columns(build(pl.col(key).str.strip_chars()))
-        return [pl.lit(r[0], dtype=r.dtype).alias(r.name) for r in table.drop(key).get_columns()]
-    values = frame.get_column(key)
-    if values.null_count() == len(values):  # not mapped (or all empty): nothing to interpret
+    values = None if constant is not None else frame.get_column(key)
+    if values is None:  # the pipeline's value on every row: one value, no nulls
+        distinct = pl.Series(key, [constant], dtype=pl.Categorical)
+    elif values.null_count() == len(values):  # not mapped (or all empty): nothing to interpret
         distinct = pl.Series(key, [], dtype=pl.Categorical)
     else:  # integer work on the dictionary ids, not string hashing
         distinct = values.gather(values.to_physical().arg_unique()).drop_nulls()
@@ -180,7 +179,7 @@ def _per_value(
     )
     results = [table.get_column(c) for c in table.columns if c != key]
     # the same on every row: no value (all null), or no null row and one result for all
-    no_nulls = values.null_count() == 0
+    no_nulls = values is None or values.null_count() == 0
     uniform = [
         distinct.is_empty() or (no_nulls and r.n_unique() == 1 and r.null_count() in (0, len(r)))
         for r in results

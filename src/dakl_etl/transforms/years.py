@@ -139,16 +139,20 @@ def _clamped(episodes: pl.LazyFrame, year: int, codes: YearCodes | None = None) 
     )
 
 
+#: One row per person, type, gemeente (`group`) and start date in a year's file.
+DEDUP_KEY = ("group", "startdatum")
+
+
 def dedup(rows: pl.LazyFrame) -> pl.LazyFrame:
     """One row per person, type, gemeente and start date (the first in the given order).
 
     `group` encodes person, type and gemeente; `person` is the person key, never the row text.
     """
-    return rows.unique(subset=["group", "startdatum"], keep="first", maintain_order=True)
+    return rows.unique(subset=list(DEDUP_KEY), keep="first", maintain_order=True)
 
 
 def _dedup_ordered(rows: pl.LazyFrame) -> pl.LazyFrame:
     """`dedup` of rows in `FILE_ORDER`, where a row's duplicates directly follow it."""
-    key = [pl.col("group"), pl.col("startdatum")]
+    key = [pl.col(c) for c in DEDUP_KEY]
     repeats = pl.all_horizontal(k == k.shift(1) for k in key).fill_null(False)
     return rows.filter(~repeats)
