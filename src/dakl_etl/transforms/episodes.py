@@ -12,20 +12,20 @@ Three steps, all vectorised:
 Gap merging is a sort plus running maximum: registrations sorted by key and start; an episode
 begins where the start lies more than `1 + gap` days after the latest end so far. Both sorts
 (nights into runs, registrations into episodes) sort one packed integer per row
-(`keys.sorted_keys`, `keys.sorted_positions`), not a frame by several columns.
+(`keys.packed_order`, `keys.sorted_positions`), not a frame by several columns.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 
 import polars as pl
 
 from dakl_etl.protocol.codes import TYPE_OPVANG, UNKNOWN_BSN
-from dakl_etl.transforms.keys import sorted_keys, sorted_positions
+from dakl_etl.transforms.keys import packed_order, sorted_positions
 from dakl_etl.transforms.persons import FIRST_OTHER_PERSON, GROUP_PERSON
 
 # Dates as day numbers in Int64; an open end is a day after every real one.
@@ -71,6 +71,11 @@ class EpisodeSettings:
                 .otherwise(gap)
             )
         return gap
+
+    def gap_bounds(self) -> tuple[int, int]:
+        """The least and the most gap of any TypeOpvang."""
+        gaps = [self.merge_gap_days, *self.merge_gap_days_by_type.values()]
+        return min(gaps), max(gaps)
 
 
 _TYPE_NUMBERS = [int(code) for code in TYPE_OPVANG]
@@ -224,46 +229,67 @@ def registrations(rows: pl.DataFrame, *, now: dt.date, settings: EpisodeSettings
     return pl.concat([episode_rows.select(columns), runs.select(columns)], how="vertical").collect()
 
 
-def _sorted_nights(nights: pl.DataFrame) -> pl.DataFrame:
-    """`_i` (input position), `group`, `_src` and `_day`, sorted by group, source, day and
-    input position (one packed sort: `keys.sorted_keys`)."""
-    # the sort reads these three, and gathers from one chunk are several times faster
-    keys = nights.select("group", "_src", "startdatum").rechunk()
-    return (
-        sorted_keys(
-            keys,
-            {"group": pl.col("group"), "_src": pl.col("_src"), "_day": pl.col("startdatum")},
+def _run_starts(
+    nights: pl.DataFrame, settings: EpisodeSettings
+) -> tuple[pl.Series, Callable[[pl.Series | None], pl.Series]]:
+    """The nights in order of group, source, day and input position: per night in that order
+    whether it starts a run, and where the nights at given places of that order are in
+    `nights` (all of them for None).
+
+    One packed sort (`keys.packed_order`) whose day field has room for the largest gap: a
+    run starts where the packed key steps more than `1 + gap` — a new group or source always
+    does —, so no column but the sorted words is read for millions of nights.
+    """
+    frame = nights.select("group", "_src", "startdatum").rechunk()
+    keys = [pl.col("group"), pl.col("_src"), pl.col("startdatum")]
+    least, most = settings.gap_bounds()
+    order = packed_order(frame, keys, headroom=1 + most)
+    if order is None:  # keys too wide for one word (not met in real data): compare columns
+        positions = sorted_positions(frame, keys)
+        day = pl.col("startdatum").cast(pl.Int64)
+        starts = (
+            frame[positions]
+            .select(
+                (
+                    (pl.col("group") != pl.col("group").shift(1))
+                    | (pl.col("_src") != pl.col("_src").shift(1))
+                    | (day > day.shift(1) + 1 + settings.gap_days())
+                ).fill_null(True)
+            )
+            .to_series()
         )
-        .rename({"_pos": "_i"})
-        .with_columns(pl.col("_src").cast(pl.Int32))
-    )
+        return starts, lambda at: positions if at is None else positions.gather(at)
+    step = order.key_steps()
+    starts = (step > 1 + most).fill_null(True)
+    if least < most:  # gaps per TypeOpvang: a step between them depends on the group's type
+        unsure = ((step > 1 + least) & ~starts).fill_null(False).arg_true()
+        if not unsure.is_empty():
+            longer = (
+                frame[order.positions(unsure)]
+                .select(pl.lit(step.gather(unsure)) > 1 + settings.gap_days())
+                .to_series()
+            )
+            starts = starts.scatter(unsure, longer)
+    return starts, order.positions
 
 
 def _night_runs(nights: pl.DataFrame, *, today: pl.Expr, settings: EpisodeSettings) -> pl.LazyFrame:
-    """Runs of nights per source and group, found on a sorted frame of integers only.
+    """Runs of nights per source and group, found on one sorted column of integers.
 
     Sorting millions of full rows is what costs; so only (group, source, day) are sorted, and the
     other columns are fetched for the first and last night of each run (a run's fields come
     from those two rows). V-nummer and melding, rare on bed lists, come from a group-by over
     the few rows that have one.
     """
-    start = pl.col("_day")
-    order = _sorted_nights(nights)
     # Per night only a flag: does it start a run? A run ends where the next one starts, so the
     # positions of the first and last nights follow from the flags, without more columns of
     # millions of values.
-    starts_run = order.select(
-        (
-            (pl.col("group") != pl.col("group").shift(1))
-            | (pl.col("_src") != pl.col("_src").shift(1))
-            | (start > start.shift(1) + 1 + settings.gap_days())
-        ).fill_null(True)
-    ).to_series()
+    starts_run, positions = _run_starts(nights, settings)
     p0 = starts_run.arg_true().cast(pl.Int64)
-    p1 = pl.concat([p0.slice(1) - 1, pl.Series([order.height - 1], dtype=pl.Int64)]).head(
+    p1 = pl.concat([p0.slice(1) - 1, pl.Series([nights.height - 1], dtype=pl.Int64)]).head(
         p0.len()
     )  # no nights: no runs
-    first_i, final_i = order["_i"].gather(p0), order["_i"].gather(p1)
+    first_i, final_i = positions(p0), positions(p1)
     head = nights.select(
         pl.col("_src", "night", "person", "group", "precedence", "startdatum").gather(first_i),
         pl.col("source_row").gather(first_i).alias("first_row"),
@@ -284,7 +310,7 @@ def _night_runs(nights: pl.DataFrame, *, today: pl.Expr, settings: EpisodeSettin
     if rare.height:
         # the run of each night in input order: scatter, not a join against millions of rows
         run_of = pl.zeros(nights.height, dtype=pl.Int64, eager=True).scatter(
-            order["_i"], starts_run.cum_sum().cast(pl.Int64)
+            positions(None), starts_run.cum_sum().cast(pl.Int64)
         )
         extras = (
             rare.select(run_of.gather(rare["_i"]).alias("_run"), "v_nummer", "datum_melding")

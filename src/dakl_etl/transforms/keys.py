@@ -11,13 +11,56 @@ group — is replaced by its rank among them when that makes the whole key fit o
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
 #: Int128 is signed: 127 bits hold a non-negative key; Int64 words hold 62 bits each.
 _BITS = 126
 _WORD = 62
+
+
+@dataclass(frozen=True)
+class PackedOrder:
+    """Rows in key order, each as one Int64 word: its keys' fields above `position_bits` bits
+    of its row position, sorted. What an ordered step needs is read off the words — arithmetic
+    on one column — instead of gathered from the frame at millions of random positions."""
+
+    words: pl.Series
+    position_bits: int
+
+    def positions(self, at: pl.Series | None = None) -> pl.Series:
+        """The row positions (Int64) in key order; `at`: only at these places of the order."""
+        words = self.words if at is None else self.words.gather(at)
+        position = pl.col("_w") % (1 << self.position_bits)
+        return words.to_frame("_w").select(position.cast(pl.Int64).alias("_pos")).to_series()
+
+    def key_steps(self) -> pl.Series:
+        """How far each row's keys lie above the previous row's, as one number (null first).
+
+        With `packed_order(..., headroom=h)`: a step of at most `h` means the same leading
+        keys and the last key that much higher; any change in a leading key steps more.
+        """
+        key = pl.col("_w") // (1 << self.position_bits)
+        return self.words.to_frame("_w").select(key.diff().alias("_step")).to_series()
+
+
+def packed_order(
+    frame: pl.DataFrame, keys: Sequence[pl.Expr], *, headroom: int = 0
+) -> PackedOrder | None:
+    """`frame`'s rows ordered by `keys` (integer expressions without nulls), ties in input
+    order, as a `PackedOrder`; None when the keys and the position need more than one word.
+
+    `headroom`: the last key's field is made wide enough that its range plus `headroom` fits,
+    so that a change in any leading key steps more than `headroom` (`PackedOrder.key_steps`).
+    """
+    if frame.height == 0:
+        return PackedOrder(pl.Series("_w", [], dtype=pl.Int64), 1)
+    layout = _Layout.of(frame, keys, headroom)
+    if layout.bits > _WORD:
+        return None
+    return _sorted_words(frame, layout)
 
 
 def sorted_positions(frame: pl.DataFrame, keys: Sequence[pl.Expr]) -> pl.Series:
@@ -27,96 +70,81 @@ def sorted_positions(frame: pl.DataFrame, keys: Sequence[pl.Expr]) -> pl.Series:
     Keys whose ranges and the position need more than 126 bits together (not met in real
     data: dates span a few thousand days) take the multi-column sort instead.
     """
-    keyed = {f"_k{i}": k for i, k in enumerate(keys)}
-    return _sorted(frame, keyed, values=False).get_column("_pos")
+    if frame.height == 0:
+        return pl.Series("_pos", [], dtype=pl.Int64)
+    layout = _Layout.of(frame, keys)
+    if layout.bits > _BITS:
+        positions = pl.int_range(pl.len(), dtype=pl.Int64).sort_by(list(keys), maintain_order=True)
+        return frame.select(positions.alias("_pos")).to_series()
+    return _sorted_words(frame, layout).positions()
 
 
-def sorted_keys(frame: pl.DataFrame, keys: Mapping[str, pl.Expr]) -> pl.DataFrame:
-    """`_pos` (`sorted_positions`) and each key's value (Int64) in that order.
-
-    Where the key packs into one Int64 word, the values are unpacked from the sorted word —
-    arithmetic on one column — instead of gathered from `frame` at random positions.
-    """
-    return _sorted(frame, keys, values=True)
+def _sorted_words(frame: pl.DataFrame, layout: _Layout) -> PackedOrder:
+    fields = [*layout.fields(), (pl.int_range(pl.len(), dtype=pl.Int64), layout.position_bits)]
+    # streaming: the packing (a hash look-up where a key is ranked) runs on every core
+    words = frame.lazy().select(_pack(fields).alias("_w")).collect(engine="streaming")
+    return PackedOrder(words.to_series().sort(), layout.position_bits)
 
 
-def _sorted(frame: pl.DataFrame, keys: Mapping[str, pl.Expr], *, values: bool) -> pl.DataFrame:
-    """`_pos`, and with `values` the keys' values (see `sorted_keys`)."""
-    names, exprs = list(keys), list(keys.values())
-    n = frame.height
-    if n == 0:
-        return pl.DataFrame(schema=dict.fromkeys(["_pos", *(names if values else [])], pl.Int64))
-    bounds = frame.select(
-        *(k.min().cast(pl.Int64).alias(f"lo{i}") for i, k in enumerate(exprs)),
-        *(k.max().cast(pl.Int64).alias(f"hi{i}") for i, k in enumerate(exprs)),
-    ).row(0)
-    lows, highs = list(bounds[: len(exprs)]), bounds[len(exprs) :]
-    widths = [
-        max(1, (hi - lo).bit_length()) if lo is not None else _BITS
-        for lo, hi in zip(lows, highs, strict=True)
-    ]
-    w_pos = max(1, (n - 1).bit_length())
-    packed = list(exprs)
-    ranked: dict[int, pl.Series] = {}
-    if sum(widths) + w_pos > _WORD:
-        ranked = _ranked(frame, packed, lows, widths, _WORD - w_pos)
-    if sum(widths) + w_pos > _BITS:
-        positions = pl.int_range(pl.len(), dtype=pl.Int64).sort_by(exprs, maintain_order=True)
-        positions = frame.select(positions.alias("_pos")).to_series()
-        return _gathered(frame, positions, names, exprs) if values else positions.to_frame()
-    fields = [
-        # a field wider than a word is computed in Int128 (its difference may not fit Int64)
-        ((key.cast(pl.Int64 if width <= _WORD else pl.Int128) - lo), width)
-        for key, lo, width in zip(packed, lows, widths, strict=True)
-    ]
-    fields.append((pl.int_range(pl.len(), dtype=pl.Int64), w_pos))
-    order = frame.select(_pack(fields).alias("_w")).to_series().sort()
-    position = (pl.col("_w") % (1 << w_pos)).cast(pl.Int64).alias("_pos")
-    if not values:
-        return order.to_frame().select(position)
-    if sum(widths) + w_pos > _WORD:
-        return _gathered(frame, order.to_frame().select(position).to_series(), names, exprs)
-    shifts = [w_pos + sum(widths[i + 1 :]) for i in range(len(widths))]
-    unpacked = order.to_frame().select(
-        position,
-        *(
-            (pl.col("_w") // (1 << shift) % (1 << width) + lo).alias(name)
-            for name, shift, width, lo in zip(names, shifts, widths, lows, strict=True)
-        ),
-    )
-    return unpacked.with_columns(
-        ranked[i].gather(unpacked.get_column(names[i])).alias(names[i]) for i in ranked
-    )
+@dataclass
+class _Layout:
+    """The bits each key takes in the packed word: its range in the data (a key ranked to fit
+    one word takes its rank instead), then the row position's bits."""
 
+    keys: list[pl.Expr]
+    lows: list[int]
+    widths: list[int]
+    position_bits: int
 
-def _gathered(
-    frame: pl.DataFrame, positions: pl.Series, names: list[str], exprs: list[pl.Expr]
-) -> pl.DataFrame:
-    return frame.select(
-        pl.lit(positions).alias("_pos"),
-        *(k.cast(pl.Int64).gather(positions).alias(n) for n, k in zip(names, exprs, strict=True)),
-    )
+    @classmethod
+    def of(cls, frame: pl.DataFrame, keys: Sequence[pl.Expr], headroom: int = 0) -> _Layout:
+        exprs = list(keys)
+        bounds = frame.select(
+            *(k.min().cast(pl.Int64).alias(f"lo{i}") for i, k in enumerate(exprs)),
+            *(k.max().cast(pl.Int64).alias(f"hi{i}") for i, k in enumerate(exprs)),
+        ).row(0)
+        lows, highs = list(bounds[: len(exprs)]), bounds[len(exprs) :]
+        spans = [hi - lo if lo is not None else None for lo, hi in zip(lows, highs, strict=True)]
+        if spans and spans[-1] is not None:
+            spans[-1] += headroom
+        widths = [max(1, span.bit_length()) if span is not None else _BITS for span in spans]
+        layout = cls(exprs, lows, widths, max(1, (frame.height - 1).bit_length()))
+        if layout.bits > _WORD:
+            # the headroom key keeps its values: its steps are what the caller reads
+            layout._rank_widest(frame, len(exprs) - 1 if headroom else len(exprs))
+        return layout
 
+    @property
+    def bits(self) -> int:
+        return sum(self.widths) + self.position_bits
 
-def _ranked(
-    frame: pl.DataFrame, keys: list[pl.Expr], lows: list, widths: list[int], room: int
-) -> dict[int, pl.Series]:
-    """Replace (in place) the widest of `keys` by its rank among its distinct values (which
-    keeps their order) when that surely makes all fit `room` bits — there are at most as many
-    ranks as rows —; return {its index: the distinct values, sorted}, or {} when not.
+    def fields(self) -> list[tuple[pl.Expr, int]]:
+        return [
+            # a field wider than a word is computed in Int128 (its difference may not fit Int64)
+            ((key.cast(pl.Int64 if width <= _WORD else pl.Int128) - lo), width)
+            for key, lo, width in zip(self.keys, self.lows, self.widths, strict=True)
+        ]
 
-    One key at most: each rank is a hash look-up per row, which costs more than the Int128
-    sort it saves.
-    """
-    i = max(range(len(keys)), key=lambda i: widths[i])
-    most = max(1, (frame.height - 1).bit_length())
-    if sum(widths) - widths[i] + most > room or most >= widths[i]:
-        return {}
-    distinct = frame.select(keys[i].cast(pl.Int64).unique().sort()).to_series()
-    ranks = pl.int_range(len(distinct), dtype=pl.Int64, eager=True)
-    keys[i] = keys[i].cast(pl.Int64).replace_strict(distinct, ranks, return_dtype=pl.Int64)
-    lows[i], widths[i] = 0, max(1, (len(distinct) - 1).bit_length())
-    return {i: distinct}
+    def _rank_widest(self, frame: pl.DataFrame, among: int) -> None:
+        """Replace the widest of the first `among` keys by its rank among its distinct values
+        (which keeps their order) when that surely makes all fit one word — there are at most
+        as many ranks as rows.
+
+        One key at most: each rank is a hash look-up per row, which costs more than the
+        Int128 sort it saves.
+        """
+        if not among:
+            return
+        i = max(range(among), key=lambda i: self.widths[i])
+        most = max(1, (frame.height - 1).bit_length())
+        if self.bits - self.widths[i] + most > _WORD or most >= self.widths[i]:
+            return
+        distinct = frame.select(self.keys[i].cast(pl.Int64).unique().sort()).to_series()
+        ranks = pl.int_range(len(distinct), dtype=pl.Int64, eager=True)
+        self.keys[i] = (
+            self.keys[i].cast(pl.Int64).replace_strict(distinct, ranks, return_dtype=pl.Int64)
+        )
+        self.lows[i], self.widths[i] = 0, max(1, (len(distinct) - 1).bit_length())
 
 
 def _pack(fields: list[tuple[pl.Expr, int]]) -> pl.Expr:
