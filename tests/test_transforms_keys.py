@@ -136,9 +136,16 @@ GAPS = EpisodeSettings(merge_gap_days=0, merge_gap_days_by_type={"0201": 2, "030
             st.integers(0, 12),  # day
         ),
         max_size=40,
-    )
+    ),
+    st.builds(
+        EpisodeSettings,
+        merge_gap_days=st.integers(-2, 3),  # below 0 only through the Python API
+        merge_gap_days_by_type=st.dictionaries(
+            st.sampled_from(["0201", "0203", "0302"]), st.integers(0, 4)
+        ),
+    ),
 )
-def test_run_starts_on_the_packed_order_equal_those_of_a_column_sort(rows):
+def test_run_starts_on_the_packed_order_equal_those_of_a_column_sort(rows, gaps):
     frame = pl.DataFrame(
         {
             "group": [p * GROUP_PERSON + t * 10_000 + 363 for p, t, _, _ in rows],
@@ -147,8 +154,8 @@ def test_run_starts_on_the_packed_order_equal_those_of_a_column_sort(rows):
         },
         schema={"group": pl.Int64, "_src": pl.Int32, "startdatum": pl.Date},
     )
-    starts, positions = _run_starts(frame, GAPS)
-    assert (starts.to_list(), positions(None).to_list()) == reference_starts(frame, GAPS)
+    starts, positions = _run_starts(frame, gaps)
+    assert (starts.to_list(), positions(None).to_list()) == reference_starts(frame, gaps)
 
 
 def test_nights_too_far_apart_for_one_word_take_the_column_sort():

@@ -243,7 +243,7 @@ def _run_starts(
     frame = nights.select("group", "_src", "startdatum").rechunk()
     keys = [pl.col("group"), pl.col("_src"), pl.col("startdatum")]
     least, most = settings.gap_bounds()
-    order = packed_order(frame, keys, headroom=1 + most)
+    order = packed_order(frame, keys, headroom=max(0, 1 + most))
     if order is None:  # keys too wide for one word (not met in real data): compare columns
         positions = sorted_positions(frame, keys)
         day = pl.col("startdatum").cast(pl.Int64)

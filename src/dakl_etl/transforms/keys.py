@@ -4,9 +4,11 @@ A stable sort of millions of rows by three or four columns is what costs most in
 the columns are integers, each needs only as many bits as its range in the data; with the row
 position in the lowest bits every packed key is unique, so a plain sort of one column (Int64,
 or Int128 where the bits need it) gives the order of a stable multi-column sort, several times
-faster. One Int64 word sorts faster still than Int128 (and packs and unpacks in cheap
-arithmetic): a key with a wide range but few distinct values — a person × type × gemeente
-group — is replaced by its rank among them when that makes the whole key fit one word.
+faster. One Int64 word sorts faster still than Int128 (and packs in cheap arithmetic): a key
+with a wide range but few distinct values — a person × type × gemeente group — is replaced by
+its rank among them when that makes the whole key fit one word. Such a sorted word also
+answers "same leading keys, and how far apart in the last?" by one difference of neighbours
+(`PackedOrder.key_steps`), which is how runs of nights are found without unpacking columns.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ def packed_order(
     `headroom`: the last key's field is made wide enough that its range plus `headroom` fits,
     so that a change in any leading key steps more than `headroom` (`PackedOrder.key_steps`).
     """
+    if headroom < 0:
+        raise ValueError(f"headroom must be 0 or more, not {headroom}")
     if frame.height == 0:
         return PackedOrder(pl.Series("_w", [], dtype=pl.Int64), 1)
     layout = _Layout.of(frame, keys, headroom)
