@@ -109,6 +109,21 @@ def test_episode_records_following_each_other_merge_and_a_gap_splits():
     ]
 
 
+def test_of_registrations_ending_the_same_day_the_first_gives_reden_and_v_nummer():
+    """Ties go to the first registration in episode order: earlier start, then input order."""
+    end = D(2024, 3, 31)
+    rows = [
+        row(line=2, start=D(2024, 2, 1), end=end, reden="21", v_nummer="1234567891"),
+        row(line=3, start=D(2024, 1, 1), end=end, reden="19", v_nummer="1234567890"),
+    ]
+    assert out(run(rows)) == [(B[0], "0301", D(2024, 1, 1), end, "19", "1234567890")]
+    same_start = [
+        row(line=2, start=D(2024, 1, 1), end=end, reden="21"),
+        row(line=3, start=D(2024, 1, 1), end=end, reden="19", v_nummer="1234567890"),
+    ]
+    assert out(run(same_start)) == [(B[0], "0301", D(2024, 1, 1), end, "21", "1234567890")]
+
+
 def test_same_stay_in_two_systems_is_one_row():
     rows = [
         row(
