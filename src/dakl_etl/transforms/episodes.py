@@ -273,6 +273,14 @@ def _run_starts(
     return starts, order.positions
 
 
+def _rows_at(frame: pl.DataFrame, positions: pl.Series) -> pl.DataFrame:
+    """`frame[positions]`, fetched in position order and then put in the order asked: the
+    nights come from a collect in many chunks, where a gather in position order is about
+    twice as fast as one at random positions."""
+    order = positions.arg_sort()
+    return frame[positions.gather(order)][order.arg_sort()]
+
+
 def _night_runs(nights: pl.DataFrame, *, today: pl.Expr, settings: EpisodeSettings) -> pl.LazyFrame:
     """Runs of nights per source and group, found on one sorted column of integers.
 
@@ -290,14 +298,13 @@ def _night_runs(nights: pl.DataFrame, *, today: pl.Expr, settings: EpisodeSettin
         p0.len()
     )  # no nights: no runs
     first_i, final_i = positions(p0), positions(p1)
-    head = nights.select(
-        pl.col("_src", "night", "person", "group", "precedence", "startdatum").gather(first_i),
-        pl.col("source_row").gather(first_i).alias("first_row"),
+    head = _rows_at(
+        nights.select(
+            "_src", "night", "person", "group", "precedence", "startdatum", first_row="source_row"
+        ),
+        first_i,
     )
-    tail = nights.select(
-        pl.col("startdatum").gather(final_i).alias("_last"),
-        pl.col("reden").gather(final_i),
-    )
+    tail = _rows_at(nights.select(_last="startdatum", reden="reden"), final_i)
     # null counts are free: a bed list without V-nummers or meldingen is not scanned for them
     has_rare = any(nights[c].null_count() < nights.height for c in ("v_nummer", "datum_melding"))
     rare = (
