@@ -240,6 +240,7 @@ def _run_starts(
     run starts where the packed key steps more than `1 + gap` — a new group or source always
     does —, so no column but the sorted words is read for millions of nights.
     """
+    # one chunk: the few gathers below (steps between gaps, the column fallback) are faster
     frame = nights.select("group", "_src", "startdatum").rechunk()
     keys = [pl.col("group"), pl.col("_src"), pl.col("startdatum")]
     least, most = settings.gap_bounds()
