@@ -25,9 +25,10 @@ _WORD = 62
 
 @dataclass(frozen=True)
 class PackedOrder:
-    """Rows in key order, each as one Int64 word: its keys' fields above `position_bits` bits
-    of its row position, sorted. What an ordered step needs is read off the words — arithmetic
-    on one column — instead of gathered from the frame at millions of random positions."""
+    """Rows in key order, each as one integer word: its keys' fields above `position_bits`
+    bits of its row position, sorted. What an ordered step needs is read off the words —
+    arithmetic on one column — instead of gathered from the frame at millions of random
+    positions. `packed_order` gives Int64 words only; `sorted_positions` may use Int128."""
 
     words: pl.Series
     position_bits: int
