@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from dakl_etl import ALLOCATOR_SETTINGS
+from dakl_etl import ALLOCATOR_SETTINGS, allocator_settings
 
 VARIABLE = "_RJEM_MALLOC_CONF"
 
@@ -29,3 +29,20 @@ def test_polars_imported_after_dakl_etl_runs_with_its_settings():
 
 def test_a_value_the_user_set_is_kept():
     assert _environment_after("import dakl_etl", **{VARIABLE: "narenas:2"}) == "narenas:2"
+
+
+def test_few_cpus_share_one_pool():
+    assert allocator_settings(1).endswith(",narenas:1")
+    assert allocator_settings(4, "darwin").endswith(",narenas:1")
+
+
+def test_more_cpus_keep_a_pool_per_cpu_where_the_system_has_them():
+    assert allocator_settings(16, "linux").endswith(",percpu_arena:percpu")
+    assert (
+        allocator_settings(16, "darwin")
+        == "dirty_decay_ms:5000,muzzy_decay_ms:5000,oversize_threshold:0"
+    )
+
+
+def test_the_settings_are_those_of_this_machine():
+    assert ALLOCATOR_SETTINGS == allocator_settings(len(os.sched_getaffinity(0)))
