@@ -45,4 +45,4 @@ def test_more_cpus_keep_a_pool_per_cpu_where_the_system_has_them():
 
 
 def test_the_settings_are_those_of_this_machine():
-    assert ALLOCATOR_SETTINGS == allocator_settings(len(os.sched_getaffinity(0)))
+    assert allocator_settings(len(os.sched_getaffinity(0))) == ALLOCATOR_SETTINGS

@@ -26,11 +26,8 @@ def mask_expr(column: str | pl.Expr) -> pl.Expr:
     """The same masking as `mask`, vectorised; keeps the column's name."""
     text = (pl.col(column) if isinstance(column, str) else column).cast(pl.String)
     n = text.str.len_chars()
-    return (
-        pl.when(n <= VISIBLE_DIGITS)
-        .then(text.str.replace_all(r"(?s).", "*"))
-        .otherwise(text.str.slice(-VISIBLE_DIGITS).str.pad_start(n, "*"))
-    )
+    shown = pl.when(n > VISIBLE_DIGITS).then(text.str.slice(-VISIBLE_DIGITS)).otherwise(pl.lit(""))
+    return shown.str.pad_start(n, "*")
 
 
 def mask_digit_runs(text: str | None) -> str:

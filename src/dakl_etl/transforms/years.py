@@ -38,7 +38,7 @@ def in_year(year: int) -> pl.Expr:
     return (pl.col("startdatum") <= last) & (
         pl.col("is_open")
         | (pl.col("einddatum") >= first).fill_null(False)
-        | (pl.col("ended_unknown") & (pl.col("startdatum").dt.year() == year))
+        | (pl.col("ended_unknown") & (pl.col("startdatum") >= first))  # started in Y
     )
 
 
