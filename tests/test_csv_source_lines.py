@@ -24,7 +24,7 @@ from dakl_etl.pipeline.run import run
 from dakl_etl.reference import load_gemeenten
 from dakl_etl.sources import open_source, read_source
 from dakl_etl.sources.base import ROW
-from dakl_etl.sources.csv import _line_layout
+from dakl_etl.sources.csv import _holds, _line_layout
 from synthetic import synthetic_bsns
 
 GEMEENTEN = load_gemeenten()
@@ -125,6 +125,19 @@ def test_quotes_around_a_delimiter_change_no_line(tmp_path) -> None:
     head = data[: 1 << 16]
     columns = ("Id", "Gemeente", "Type")
     assert _line_layout(data, ";", '"', head, columns) == (2, False)  # the fast path
+
+
+@pytest.mark.parametrize(
+    ("data", "found"),
+    [(b"", False), (b"Id;Type\nZ1;x\n", False), (b"Id;Type\nZ1;x\n" * 9000 + b'"', True)],
+)
+def test_the_quote_scan_reads_the_whole_file(tmp_path, data, found) -> None:
+    """A file without the quote character skips the record counts: the scan must see every
+    byte (the last one too) and take an empty file."""
+    path = tmp_path / "s.csv"
+    path.write_bytes(data)
+    assert _holds(path, b'"') is found
+    assert _holds(data, b'"') is found
 
 
 def test_without_quoting_a_quote_is_text_and_every_line_a_record(tmp_path) -> None:

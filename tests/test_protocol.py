@@ -21,7 +21,16 @@ from dakl_etl.protocol.fields import (
 )
 from dakl_etl.protocol.privacy import mask, mask_expr
 from dakl_etl.protocol.rules import RULES
-from dakl_etl.protocol.schema import RULES_BY_FIELD, Context, field_finding, pandera_schema
+from dakl_etl.protocol.schema import (
+    ROW_RULES,
+    RULES_BY_FIELD,
+    Across,
+    Context,
+    field_finding,
+    pandera_schema,
+)
+from dakl_etl.reference import load_gemeenten
+from dakl_etl.validation import validate_frame
 from synthetic import bsn_strategy, invalid_bsn, synthetic_bsns
 
 REPO = Path(__file__).resolve().parents[1]
@@ -181,3 +190,38 @@ def test_pandera_schema_fails_exactly_where_the_validator_finds(rows):
             (c, chk, int(i)) for c, chk, i in cases.select("column", "check", "index").iter_rows()
         }
     assert failed == expected
+
+
+def test_own_field_steps_read_only_their_own_field():
+    """What lets the validator judge them once per distinct value (`value_findings`)."""
+    ctx = Context(year=2024, gemeentecodes=frozenset({"0363"}))
+    for key, chain in ROW_RULES.items():
+        for step in chain:
+            if not isinstance(step, Across):
+                code, condition = step
+                assert set(condition(ctx).meta.root_names()) == {key}, (key, code)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.fixed_dictionaries({k: st.sampled_from(v) for k, v in VARIANTS.items()}),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_validator_judging_per_value_finds_what_the_whole_chain_finds(rows):
+    """The validator judges own-field steps per distinct value and `Across` steps per row;
+    the findings per rule are those of `field_finding` on every row."""
+    gemeenten = load_gemeenten()
+    ctx = Context(year=2024, gemeentecodes=gemeenten.codes_in_year(2024))
+    frame = pl.DataFrame(rows, schema={c: pl.String for c in COLUMNS})
+    codes = frame.select(field_finding(k, ctx) for k in COLUMNS)
+    expected: dict[str, int] = {}
+    for key in COLUMNS:
+        for code in codes[key].drop_nulls().to_list():
+            expected[code] = expected.get(code, 0) + 1
+    lined = frame.with_columns(line=pl.int_range(2, frame.height + 2))
+    report = validate_frame(lined, year=2024, gemeenten=gemeenten)
+    found = {code: n for code, n in report.counts.items() if code.startswith("R")}
+    assert found == expected

@@ -77,6 +77,23 @@ def test_validate_frame_treats_null_as_empty():
     assert validate_frame(frame, year=2024, gemeenten=GEMEENTEN).findings == []
 
 
+@pytest.mark.parametrize("batch", [1, 2, 3, 6, 7])
+def test_validation_in_batches_finds_the_same(monkeypatch, batch):
+    """Rows are judged in batches (`rows.BATCH_ROWS`), a last batch may be empty: the report
+    is that of one batch, every finding on its line."""
+    rows = [base_row(i) for i in range(6)]
+    rows[1] |= {"bsn": "12345678"}
+    rows[3] |= {"type_opvang": "0202", "gemeentecode": "9999"}
+    rows[4] = rows[0]  # an exact duplicate (F09)
+    rows[5] |= {"aanmaakdatum": "202504240901"}  # F08
+    data = dakl(rows)
+    whole = validate_bytes(data, NAME, year=2024, gemeenten=GEMEENTEN)
+    monkeypatch.setattr("dakl_etl.validation.rows.BATCH_ROWS", batch)
+    batched = validate_bytes(data, NAME, year=2024, gemeenten=GEMEENTEN)
+    assert batched.to_dict() == whole.to_dict()
+    assert {(f.code, f.line) for f in whole.findings} >= {("R05", 3), ("R04", 5), ("F08", 7)}
+
+
 def test_validate_frame_empty_is_f07():
     frame = pl.DataFrame(schema={"line": pl.Int64, **{c: pl.String for c in COLUMNS}})
     report = validate_frame(frame, year=2024, gemeenten=GEMEENTEN)

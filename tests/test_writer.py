@@ -146,6 +146,22 @@ def test_format_dakl_shape():
     assert rows["einddatum"].to_list() == ["20240301", "20241231", ""]
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.dates()), min_size=0, max_size=20),
+    st.sampled_from([pl.Date, pl.Datetime("us")]),
+)
+def test_dates_are_formatted_as_strftime_does(days, dtype):
+    """Dates go out by a table look-up (one entry per day of the file's range), or by
+    strftime when the range is too wide: the text of Polars' strftime either way, nulls
+    empty."""
+    base = frame().head(1)
+    rows = pl.concat([base] * len(days)) if days else base.clear()
+    rows = rows.with_columns(pl.Series("startdatum", days, dtype=pl.Date).cast(dtype))
+    expected = pl.Series(days, dtype=pl.Date).dt.strftime("%Y%m%d").fill_null("").to_list()
+    assert format_dakl(rows, CREATED)["startdatum"].to_list() == expected
+
+
 def test_format_dakl_needs_dates():
     with pytest.raises(ValueError, match="must be Date"):
         format_dakl(frame().with_columns(pl.col("startdatum").cast(pl.String)), CREATED)

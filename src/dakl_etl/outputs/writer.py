@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -88,11 +88,30 @@ def _aanmaakdatum(created_at: datetime) -> str:
     return local.strftime(DATETIME_FORMAT)
 
 
-def _as_text(key: str) -> pl.Expr:
+#: Dates spanning at most this many days are formatted by a table look-up (a row's date is
+#: an index into the table of the days from the earliest to the latest).
+_DATE_TABLE_DAYS = 1 << 16
+_EPOCH = date(1970, 1, 1)
+
+
+def _as_text(frame: pl.DataFrame, key: str) -> pl.Expr:
     col = pl.col(key)
     if FIELD_BY_KEY[key].kind == "date":
-        col = col.dt.strftime(DATE_FORMAT)
+        col = _date_text(frame.get_column(key).cast(pl.Date))
     return col.cast(pl.String).fill_null("")
+
+
+def _date_text(dates: pl.Series) -> pl.Expr:
+    """`dates` as YYYYMMDD text. A file's dates are a few thousand distinct days on a million
+    rows: each day is formatted once and looked up, instead of formatted on every row."""
+    first, last = dates.min(), dates.max()
+    if not isinstance(first, date) or not isinstance(last, date):  # no dates at all
+        return pl.lit(dates).dt.strftime(DATE_FORMAT)
+    if (last - first).days >= _DATE_TABLE_DAYS:
+        return pl.lit(dates).dt.strftime(DATE_FORMAT)
+    table = pl.date_range(first, last, eager=True).dt.strftime(DATE_FORMAT)
+    offset = dates.cast(pl.Int32) - (first - _EPOCH).days
+    return pl.lit(table).gather(pl.lit(offset))
 
 
 def format_dakl(frame: pl.DataFrame, created_at: datetime) -> pl.DataFrame:
@@ -113,7 +132,7 @@ def format_dakl(frame: pl.DataFrame, created_at: datetime) -> pl.DataFrame:
     return frame.select(
         pl.int_range(2, pl.len() + 2, dtype=pl.Int64).alias("line"),
         pl.lit(stamp).alias("aanmaakdatum"),
-        *(_as_text(k).alias(k) for k in keys),
+        *(_as_text(frame, k).alias(k) for k in keys),
     )
 
 

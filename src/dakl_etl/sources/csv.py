@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import mmap
 from pathlib import Path
 
 import polars as pl
@@ -114,14 +115,16 @@ def _line_layout(
 ) -> tuple[int, bool]:
     """(line of the first record, whether some record spans more than one line).
 
-    Cheap on the common file: Polars counts records without parsing fields (~7 ms per 165 MB).
-    A record can only span lines through a quoted line break, so counting the records once
-    with quoting and once without (i.e. the lines) tells whether any record does; only then
-    does `_scan` count the line breaks inside the values. Blank lines above the header (Polars
-    skips them) and a header name holding a line break move the first record down.
+    A record can only span lines through a quoted line break: in a file without the quote
+    character (most exports), none does, which one scan for that byte tells. Otherwise
+    Polars counts the records once with quoting and once without (i.e. the lines), without
+    parsing fields; only when they differ does `_scan` count the line breaks inside the
+    values. Blank lines above the header (Polars skips them) and a header name holding a line
+    break move the first record down.
     """
     blank_above = head.removeprefix(codecs.BOM_UTF8)[:1] in (b"\n", b"\r")
-    quoting = bool(quote_char)  # None or "": no quoting, every line break ends a record
+    # None or "": no quoting, every line break ends a record
+    quoting = bool(quote_char) and _holds(source, quote_char.encode())  # type: ignore[union-attr]
     try:
         # One `collect` each: `pl.collect_all` (Polars 2.1) gives scans of one file that differ
         # only in `quote_char` the same result.
@@ -133,6 +136,19 @@ def _line_layout(
     except pl.exceptions.PolarsError:
         return 2, False  # unreadable: the read itself reports it
     return 2 + leading + sum(c.count("\n") for c in columns), spans
+
+
+def _holds(source: Path | bytes, needle: bytes) -> bool:
+    """Whether `needle` occurs in the file: a scan of the mapped file at memory speed, about
+    half of what one count of its records costs."""
+    if isinstance(source, bytes):
+        return needle in source
+    with source.open("rb") as handle:
+        try:
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
+                return view.find(needle) >= 0
+        except ValueError:  # an empty file cannot be mapped (and holds nothing)
+            return False
 
 
 def _count(

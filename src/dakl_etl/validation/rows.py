@@ -6,13 +6,15 @@ rows that become `Finding` objects.
 
 from __future__ import annotations
 
+import itertools
+
 import polars as pl
 
 from dakl_etl.protocol.codes import UNKNOWN_BSN
 from dakl_etl.protocol.fields import COLUMNS, FIELD_BY_KEY
 from dakl_etl.protocol.findings import Finding, Report
 from dakl_etl.protocol.rules import RULES
-from dakl_etl.protocol.schema import Context, field_finding
+from dakl_etl.protocol.schema import Context, field_finding, row_finding, value_findings
 from dakl_etl.reference import Gemeenten
 from dakl_etl.validation.messages import message, shown
 
@@ -38,6 +40,11 @@ def as_text(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+#: Rows judged at a time: per-value tables are built per batch, so memory stays bounded
+#: whatever the size of the file.
+BATCH_ROWS = 1 << 20
+
+
 def check_rows(
     fields: pl.LazyFrame,
     report: Report,
@@ -49,8 +56,7 @@ def check_rows(
 ) -> None:
     """Add the findings of R01–R20, F08 and F09 on `fields` (`line` + nine text columns).
 
-    The rule chains run in the streaming engine and only rows with a finding are kept, so
-    memory stays near the size of the input however many rows it has. `aanmaakdatum`
+    The rows are judged in batches and only rows with a finding are kept. `aanmaakdatum`
     (`line` + that column) and `duplicates` (the rows that may be exact duplicates) can be
     given when the caller has a cheaper way to them than `fields`.
     """
@@ -63,12 +69,13 @@ def check_rows(
         if common is not None
         else pl.lit(False)
     )
-    flagged = (
-        fields.with_columns(field_finding(k, ctx).alias(f"_{k}") for k in COLUMNS)
-        .with_columns(f08.alias("_f08"))
-        .filter(pl.any_horizontal(*(pl.col(c).is_not_null() for c in code_cols), pl.col("_f08")))
-        .collect(engine="streaming")
-    )
+    judged = []
+    for offset in itertools.count(0, BATCH_ROWS):  # not counted first: that splits every line
+        batch = fields.slice(offset, BATCH_ROWS).collect()
+        judged.append(_judged(batch, ctx, f08))
+        if batch.height < BATCH_ROWS:
+            break
+    flagged = pl.concat(judged, how="vertical")
     for key in COLUMNS:
         _add_field_findings(flagged, key, report, ctx, max_examples)
     _add_f08(flagged, common, report, max_examples)
@@ -80,6 +87,36 @@ def check_rows(
         *(pl.col(c).is_in(_ERROR_CODES).fill_null(False) for c in code_cols), pl.col("_f08")
     )
     report.rows_with_errors += int(flagged.select(has_error.sum()).item())
+
+
+def _judged(batch: pl.DataFrame, ctx: Context, f08: pl.Expr) -> pl.DataFrame:
+    """The rows of `batch` with a finding: `line`, the nine fields, `_<key>` (the field's rule
+    id or null) and `_f08`.
+
+    Each field's own-field steps are judged once per distinct value, in a small table, and
+    spread over the rows by the value's index among them (an Enum of the distinct values: one
+    hash look-up per row); a result that is the same on every row is a literal. Only the
+    `Across` steps are judged per row.
+    """
+    distinct = batch.select(pl.col(k).unique().drop_nulls().implode() for k in COLUMNS)
+    tables = {k: distinct[k][0].to_frame(k).select(value_findings(k, ctx)) for k in COLUMNS}
+    uniform = {k for k in COLUMNS if batch[k].null_count() == 0 and tables[k].height <= 1}
+    spread = [k for k in COLUMNS if k not in uniform]
+    ids = batch.select(pl.col(k).cast(pl.Enum(distinct[k][0])).to_physical() for k in spread)
+    per_value = [
+        pl.lit(c[0] if len(c) else None, dtype=c.dtype).alias(c.name)
+        for k in uniform
+        for c in tables[k].iter_columns()
+    ] + [c for k in spread for c in tables[k][ids[k]].iter_columns()]
+    findings = [row_finding(k, ctx).alias(f"_{k}") for k in COLUMNS]
+    return (
+        batch.with_columns(per_value)
+        .lazy()
+        .select("line", *COLUMNS, *findings)
+        .with_columns(f08.alias("_f08"))
+        .filter(pl.any_horizontal(*(pl.col(f"_{k}").is_not_null() for k in COLUMNS), "_f08"))
+        .collect()
+    )
 
 
 def _common_aanmaakdatum(aanmaakdatum: pl.LazyFrame, ctx: Context) -> str | None:
