@@ -223,6 +223,7 @@ def value_findings(key: str, ctx: Context) -> list[pl.Expr]:
 def row_finding(key: str, ctx: Context) -> pl.Expr:
     """`field_finding` from the columns `value_findings` made for every field: only the
     `Across` steps are judged on the row, the rest was judged once per distinct value."""
+
     def run_finding(i: int) -> pl.Expr:
         return pl.col(f"_{key}_{i}")
 
