@@ -352,10 +352,11 @@ def combine(parts: list[SourcePart], settings: Settings, *, clock: _Clock | None
     clock = clock or _Clock()
     names = list(settings.sources)
     source_name = pl.col("_src").replace_strict(dict(enumerate(names)), return_dtype=pl.String)
-    rejects = pl.concat(
-        [p.rejects for p in parts] or [rejects_frame(_no_rows().lazy(), names).collect()],
-        how="vertical",
-    ).sort("source", "source_row")
+    rejects = (
+        _by_source_and_row([p.rejects for p in parts], names)
+        if parts
+        else rejects_frame(_no_rows().lazy(), names).collect()
+    )
     combined = pl.concat(
         [p.registrations for p in parts]
         or [
@@ -542,6 +543,20 @@ def r04_rejects(
             "message",
         )
         .collect()
+    )
+
+
+def _by_source_and_row(rejects: list[pl.DataFrame], names: list[str]) -> pl.DataFrame:
+    """Each source's rejects (in pipeline order) as one frame sorted by source name and line.
+    A source's rejects come in the order of its rows already: only the sources are put in
+    order, instead of a sort of the whole by its text column."""
+    order = sorted(range(len(rejects)), key=names.__getitem__)
+    return pl.concat(
+        [
+            f if f.get_column("source_row").is_sorted() else f.sort("source_row")
+            for f in (rejects[i] for i in order)
+        ],
+        how="vertical",
     )
 
 

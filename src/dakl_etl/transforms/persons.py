@@ -176,9 +176,9 @@ def number_other_persons(
         .to_series()
     )
     person = regs.get_column("person").scatter(where, numbers)
-    renumbered = regs.with_columns(person.alias("person"))
-    if "group" in regs.columns:
-        renumbered = renumbered.with_columns(
-            group=pl.col("person") * GROUP_PERSON + pl.col("group") % GROUP_PERSON
-        )
-    return renumbered
+    if "group" not in regs.columns:
+        return regs.with_columns(person.alias("person"))
+    # the group again with the new number, on those rows only
+    kind = regs.get_column("group").gather(where) % GROUP_PERSON
+    group = regs.get_column("group").scatter(where, numbers * GROUP_PERSON + kind)
+    return regs.with_columns(person.alias("person"), group.alias("group"))
