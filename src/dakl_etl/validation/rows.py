@@ -95,19 +95,31 @@ def _judged(batch: pl.DataFrame, ctx: Context, f08: pl.Expr) -> pl.DataFrame:
 
     Each field's own-field steps are judged once per distinct value, in a small table, and
     spread over the rows by the value's index among them (an Enum of the distinct values: one
-    hash look-up per row); a result that is the same on every row is a literal. Only the
-    `Across` steps are judged per row.
+    hash look-up per row). A result that is the same on every row (no finding for any value,
+    in a clean file most of them) is a literal, not spread. Only the `Across` steps are
+    judged per row.
     """
     distinct = batch.select(pl.col(k).unique().drop_nulls().implode() for k in COLUMNS)
     tables = {k: distinct[k][0].to_frame(k).select(value_findings(k, ctx)) for k in COLUMNS}
-    uniform = {k for k in COLUMNS if batch[k].null_count() == 0 and tables[k].height <= 1}
-    spread = [k for k in COLUMNS if k not in uniform]
+    no_nulls = {k for k in COLUMNS if batch[k].null_count() == 0}
+
+    def same_everywhere(key: str, result: pl.Series) -> bool:
+        return result.null_count() == len(result) or (
+            key in no_nulls and result.null_count() == 0 and result.n_unique() == 1
+        )
+
+    literal = {
+        (k, c.name): same_everywhere(k, c) for k in COLUMNS for c in tables[k].iter_columns()
+    }
+    spread = [k for k in COLUMNS if not all(literal[k, c] for c in tables[k].columns)]
     ids = batch.select(pl.col(k).cast(pl.Enum(distinct[k][0])).to_physical() for k in spread)
     per_value = [
         pl.lit(c[0] if len(c) else None, dtype=c.dtype).alias(c.name)
-        for k in uniform
+        if literal[k, c.name]
+        else c.gather(ids[k])
+        for k in COLUMNS
         for c in tables[k].iter_columns()
-    ] + [c for k in spread for c in tables[k][ids[k]].iter_columns()]
+    ]
     findings = [row_finding(k, ctx).alias(f"_{k}") for k in COLUMNS]
     return (
         batch.with_columns(per_value)
