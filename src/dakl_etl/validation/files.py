@@ -216,8 +216,9 @@ def _check_line_endings(data: bytes, n_lines: int, report: Report) -> None:
 def _split(lines: pl.DataFrame, report: Report, max_examples: int) -> pl.DataFrame:
     """Header check (F04), field count (F05), and the data rows split into nine text fields."""
     counted = lines.with_columns(seps=pl.col("text").str.count_matches(SEPARATOR, literal=True))
-    data = counted.filter(pl.col("line") > 1)
-    if counted.height and counted["line"][0] == 1:
+    first_is_line_1 = counted.height > 0 and counted["line"][0] == 1
+    data = counted.slice(1) if first_is_line_1 else counted  # lines are in order, each once
+    if first_is_line_1:
         header = counted.row(0, named=True)
         if _check_header(header["text"], header["seps"], report):
             data = counted  # no header: line 1 is data and judged as such
@@ -235,7 +236,8 @@ def _split(lines: pl.DataFrame, report: Report, max_examples: int) -> pl.DataFra
         report.rows_with_errors += wrong.height
     if data.height == 0:
         _note(report, "F07", "error", "the file has no data rows")
-    return data.filter(pl.col("seps") == N_FIELDS - 1).select("line", "text")
+    good = data.filter(pl.col("seps") == N_FIELDS - 1) if wrong.height else data
+    return good.select("line", "text")
 
 
 def _fields(lines: pl.LazyFrame) -> pl.LazyFrame:
