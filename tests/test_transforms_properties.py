@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from dakl_etl.canonical import conform
 from dakl_etl.transforms.delivery import derive
 from dakl_etl.transforms.episodes import EpisodeSettings
+from dakl_etl.transforms.ledger import registration_outcomes
 from dakl_etl.transforms.years import FILE_ORDER, _dedup_ordered, dedup, in_file, year_rows
 from synthetic import invalid_bsn, reference, synthetic_bsns
 
@@ -316,3 +317,46 @@ def test_every_derived_year_file_passes_the_validator(rows, gap, policy):
         data = dakl_bytes(format_dakl(frame, NOW))
         report = validate_bytes(data, dakl_file_name(y, "prop"), year=y, gemeenten=REFERENCE)
         assert report.errors == 0, report.to_dict()["counts"]
+
+
+# --- the ledger's look-up of each registration's episode ---------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_episodes_looked_up_by_position_count_as_the_join_does(data):
+    """Registrations find their episode by position when episodes are numbered 1..N in order
+    (as the run makes them), else by a join: the same counts either way, also for episodes
+    that are missing (no bucket: the ledger must not balance then)."""
+    n = data.draw(st.integers(1, 6))
+    numbers = data.draw(
+        st.one_of(st.just(list(range(1, n + 1))), st.lists(st.integers(0, 8), min_size=1))
+    )
+    numbers = sorted(set(numbers))
+    episodes = pl.DataFrame(
+        {
+            "episode": numbers,
+            "delivered": data.draw(
+                st.lists(st.booleans(), min_size=len(numbers), max_size=len(numbers))
+            ),
+            "rejected_r04": data.draw(
+                st.lists(st.booleans(), min_size=len(numbers), max_size=len(numbers))
+            ),
+        },
+        schema={"episode": pl.Int64, "delivered": pl.Boolean, "rejected_r04": pl.Boolean},
+    )
+    rows = data.draw(
+        st.lists(
+            st.tuples(st.integers(0, 1), st.sampled_from([*numbers, 0, 9]), st.integers(1, 5)),
+            min_size=1,
+            max_size=12,
+        )
+    )
+    regs = pl.DataFrame(
+        rows, schema={"_src": pl.Int32, "episode": pl.Int64, "n_rows": pl.Int64}, orient="row"
+    )
+    key = ["source", "bucket"]
+    eager = registration_outcomes(regs, episodes, ["a", "b"]).collect().sort(key, nulls_last=True)
+    joined = registration_outcomes(regs.lazy(), episodes.lazy(), ["a", "b"]).collect()
+    assert eager.equals(joined.sort(key, nulls_last=True))
+    assert eager["rows"].sum() == regs["n_rows"].sum()

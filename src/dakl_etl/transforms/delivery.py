@@ -374,9 +374,13 @@ def combine(parts: list[SourcePart], settings: Settings, *, clock: _Clock | None
         return sum(int(c[name] or 0) for c in counts)
 
     others = pl.concat([p.others for p in parts], how="vertical") if parts else pl.DataFrame()
-    regs = merge_episodes(
-        number_other_persons(combined, others), settings=settings.episodes
-    ).collect()
+    # one chunk per column (the collect leaves them in differently cut chunks, which every
+    # eager step after it would align again, copying)
+    regs = (
+        merge_episodes(number_other_persons(combined, others), settings=settings.episodes)
+        .collect()
+        .rechunk()
+    )
     del combined
     clock.lap("registrations")
     years = list(settings.years)
@@ -390,6 +394,7 @@ def combine(parts: list[SourcePart], settings: Settings, *, clock: _Clock | None
             else pl.lit(False)
         )
         .collect()
+        .rechunk()
     )
     clock.lap("episodes")
     per_year = year_frames(episodes, years, codes)
@@ -426,7 +431,7 @@ def combine(parts: list[SourcePart], settings: Settings, *, clock: _Clock | None
         )
         .collect()
     )
-    registered = registration_outcomes(regs.lazy(), episodes.lazy(), names).collect()
+    registered = registration_outcomes(regs, episodes, names).collect()
     flow = {
         "rows_read": counted("read"),
         "night_rows": counted("night_rows"),

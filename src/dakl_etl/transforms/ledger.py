@@ -72,7 +72,9 @@ EPISODE_BUCKETS = ("delivered", "outside_years", "rejected")
 
 
 def registration_outcomes(
-    regs: pl.LazyFrame, episodes: pl.LazyFrame, sources: Iterable[str]
+    regs: pl.DataFrame | pl.LazyFrame,
+    episodes: pl.DataFrame | pl.LazyFrame,
+    sources: Iterable[str],
 ) -> pl.LazyFrame:
     """Per source and `bucket` (`EPISODE_BUCKETS`): rows behind registrations whose episode is
     delivered, outside the years, or rejected after registration (R04: in no year's file).
@@ -92,10 +94,12 @@ def registration_outcomes(
         .when(pl.col("delivered").is_not_null())
         .then(2)
     )
+    verdicts = _columns(episodes, "episode", "delivered", "rejected_r04")
+    behind = _columns(regs, "_src", "episode", "n_rows")
     return (
-        regs.select("_src", "episode", "n_rows")
-        .join(episodes.select("episode", "delivered", "rejected_r04"), on="episode", how="left")
-        .group_by("_src", bucket.alias("_bucket"))
+        _looked_up(behind, verdicts)
+        .with_columns(bucket.alias("_bucket"))  # a column, not an expression key: twice faster
+        .group_by("_src", "_bucket")
         .agg(pl.col("n_rows").sum().cast(pl.Int64).alias("rows"))
         .select(
             pl.col("_src").replace_strict(names, return_dtype=pl.String).alias("source"),
@@ -105,6 +109,40 @@ def registration_outcomes(
             "rows",
         )
     )
+
+
+def _columns(frame: pl.DataFrame | pl.LazyFrame, *names: str) -> pl.DataFrame | pl.LazyFrame:
+    """The columns as they are (`select` on a frame whose columns are chunked differently
+    copies them to align the chunks)."""
+    return frame[list(names)] if isinstance(frame, pl.DataFrame) else frame.select(names)
+
+
+def _looked_up(
+    regs: pl.DataFrame | pl.LazyFrame, verdicts: pl.DataFrame | pl.LazyFrame
+) -> pl.LazyFrame:
+    """`regs` with their episode's `verdicts` (a left join on `episode`).
+
+    Episodes numbered 1..N in order, as `episodes.aggregate_episodes` makes them, are looked
+    up by position: a gather, several times cheaper than a join over millions of rows. Any
+    other numbering, or a registration's episode out of that range, takes the join.
+    """
+    if isinstance(regs, pl.DataFrame) and isinstance(verdicts, pl.DataFrame):
+        numbers, wanted = verdicts.get_column("episode"), regs.get_column("episode")
+        one_to_n = (
+            numbers.len() > 0 and numbers[0] == 1 and bool((numbers.diff().drop_nulls() == 1).all())
+        )
+        lowest, highest = wanted.min(), wanted.max()
+        if (
+            one_to_n
+            and wanted.null_count() == 0
+            and isinstance(lowest, int)
+            and isinstance(highest, int)
+            and lowest >= 1
+            and highest <= numbers.len()
+        ):
+            found = verdicts.drop("episode")[wanted - 1]
+            return regs.with_columns(found.get_columns()).lazy()
+    return regs.lazy().join(verdicts.lazy(), on="episode", how="left")
 
 
 def build_ledger(
