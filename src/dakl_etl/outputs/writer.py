@@ -105,9 +105,9 @@ def _date_text(dates: pl.Series) -> pl.Expr:
     """`dates` as YYYYMMDD text. A file's dates are a few thousand distinct days on a million
     rows: each day is formatted once and looked up, instead of formatted on every row."""
     first, last = dates.min(), dates.max()
-    if not isinstance(first, date) or not isinstance(last, date):  # no dates at all
-        return pl.lit(dates).dt.strftime(DATE_FORMAT)
-    if (last - first).days >= _DATE_TABLE_DAYS:
+    if not (isinstance(first, date) and isinstance(last, date)) or (
+        (last - first).days >= _DATE_TABLE_DAYS  # a table too big to be worth it
+    ):
         return pl.lit(dates).dt.strftime(DATE_FORMAT)
     table = pl.date_range(first, last, eager=True).dt.strftime(DATE_FORMAT)
     offset = dates.cast(pl.Int32) - (first - _EPOCH).days

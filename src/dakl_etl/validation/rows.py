@@ -1,7 +1,8 @@
 """Row rules, F08 and F09 on a frame of the nine fields as text: findings as frames first.
 
-All checks are Polars expressions over every row at once; Python only touches the few example
-rows that become `Finding` objects.
+All checks are Polars expressions over whole columns (a field's own rules over its distinct
+values, the rules across fields over the rows); Python only touches the few example rows that
+become `Finding` objects.
 """
 
 from __future__ import annotations
