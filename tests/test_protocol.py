@@ -162,14 +162,14 @@ VARIANTS = {
 }
 
 
+def variant_rows(max_size: int) -> st.SearchStrategy[list[dict[str, str]]]:
+    """Rows of DAKL fields, each value a variant that passes or fails a rule."""
+    row = st.fixed_dictionaries({k: st.sampled_from(v) for k, v in VARIANTS.items()})
+    return st.lists(row, min_size=1, max_size=max_size)
+
+
 @settings(max_examples=25, deadline=None)
-@given(
-    st.lists(
-        st.fixed_dictionaries({k: st.sampled_from(v) for k, v in VARIANTS.items()}),
-        min_size=1,
-        max_size=8,
-    )
-)
+@given(variant_rows(8))
 def test_pandera_schema_fails_exactly_where_the_validator_finds(rows):
     import pandera.polars as pa
 
@@ -203,13 +203,7 @@ def test_own_field_steps_read_only_their_own_field():
 
 
 @settings(max_examples=40, deadline=None)
-@given(
-    st.lists(
-        st.fixed_dictionaries({k: st.sampled_from(v) for k, v in VARIANTS.items()}),
-        min_size=1,
-        max_size=12,
-    )
-)
+@given(variant_rows(12))
 def test_validator_judging_per_value_finds_what_the_whole_chain_finds(rows):
     """The validator judges own-field steps per distinct value and `Across` steps per row;
     the findings per rule are those of `field_finding` on every row."""
