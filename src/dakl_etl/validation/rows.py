@@ -7,7 +7,9 @@ become `Finding` objects.
 
 from __future__ import annotations
 
+import collections
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
@@ -43,7 +45,7 @@ def as_text(frame: pl.DataFrame) -> pl.DataFrame:
 
 #: Rows judged at a time: per-value tables are built per batch, so memory stays bounded
 #: whatever the size of the file.
-BATCH_ROWS = 1 << 20
+BATCH_ROWS = 1 << 18
 
 
 def check_rows(
@@ -70,13 +72,7 @@ def check_rows(
         if common is not None
         else pl.lit(False)
     )
-    judged = []
-    for offset in itertools.count(0, BATCH_ROWS):  # not counted first: that splits every line
-        batch = fields.slice(offset, BATCH_ROWS).collect()
-        judged.append(_judged(batch, ctx, f08))
-        if batch.height < BATCH_ROWS:
-            break
-    flagged = pl.concat(judged, how="vertical")
+    flagged = _judged_in_batches(fields, ctx, f08)
     for key in COLUMNS:
         _add_field_findings(flagged, key, report, ctx, max_examples)
     _add_f08(flagged, common, report, max_examples)
@@ -90,19 +86,48 @@ def check_rows(
     report.rows_with_errors += int(flagged.select(has_error.sum()).item())
 
 
+def _judged_in_batches(fields: pl.LazyFrame, ctx: Context, f08: pl.Expr) -> pl.DataFrame:
+    """`_judged` on `fields` in batches of `BATCH_ROWS`, two at a time (Polars releases the
+    GIL: both cores work on a big file), in order. The rows are not counted first: that would
+    split every line once more; a short batch is the last."""
+
+    def judge(offset: int) -> tuple[int, pl.DataFrame]:
+        batch = fields.slice(offset, BATCH_ROWS).collect()
+        return batch.height, _judged(batch, ctx, f08)
+
+    judged = []
+    offsets = itertools.count(0, BATCH_ROWS)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pending = collections.deque(pool.submit(judge, next(offsets)) for _ in range(2))
+        while pending:
+            height, flagged = pending.popleft().result()
+            judged.append(flagged)
+            if height < BATCH_ROWS:
+                break  # what is still pending lies after the last row: empty
+            pending.append(pool.submit(judge, next(offsets)))
+    return pl.concat(judged, how="vertical")
+
+
+#: A field is judged per distinct value when it has at most one distinct value per this many
+#: rows (dates, codes); one with more (the BSNs of a file of a million persons) is judged on
+#: the rows: its table and look-ups would cost more than the rules themselves.
+ROWS_PER_VALUE = 4
+
+
 def _judged(batch: pl.DataFrame, ctx: Context, f08: pl.Expr) -> pl.DataFrame:
     """The rows of `batch` with a finding: `line`, the nine fields, `_<key>` (the field's rule
     id or null) and `_f08`.
 
-    Each field's own-field steps are judged once per distinct value, in a small table, and
-    spread over the rows by the value's index among them (an Enum of the distinct values: one
-    hash look-up per row). A result that is the same on every row (no finding for any value,
-    in a clean file most of them) is a literal, not spread. Only the `Across` steps are
-    judged per row.
+    A field with few distinct values has its own-field steps judged once per value, in a small
+    table, spread over the rows by the value's index among them (an Enum of the distinct
+    values: one hash look-up per row); a result that is the same on every row (no finding for
+    any value, in a clean file most of them) is a literal, not spread. Other fields, and the
+    `Across` steps, are judged on the rows.
     """
     distinct = batch.select(pl.col(k).unique().drop_nulls().implode() for k in COLUMNS)
-    tables = {k: distinct[k][0].to_frame(k).select(value_findings(k, ctx)) for k in COLUMNS}
-    no_nulls = {k for k in COLUMNS if batch[k].null_count() == 0}
+    by_value = [k for k in COLUMNS if distinct[k][0].len() * ROWS_PER_VALUE <= batch.height]
+    tables = {k: distinct[k][0].to_frame(k).select(value_findings(k, ctx)) for k in by_value}
+    no_nulls = {k for k in by_value if batch[k].null_count() == 0}
 
     def same_everywhere(key: str, result: pl.Series) -> bool:
         return result.null_count() == len(result) or (
@@ -110,21 +135,23 @@ def _judged(batch: pl.DataFrame, ctx: Context, f08: pl.Expr) -> pl.DataFrame:
         )
 
     literal = {
-        (k, c.name): same_everywhere(k, c) for k in COLUMNS for c in tables[k].iter_columns()
+        (k, c.name): same_everywhere(k, c) for k in by_value for c in tables[k].iter_columns()
     }
-    spread = [k for k in COLUMNS if not all(literal[k, c] for c in tables[k].columns)]
+    spread = [k for k in by_value if not all(literal[k, c] for c in tables[k].columns)]
     ids = batch.select(pl.col(k).cast(pl.Enum(distinct[k][0])).to_physical() for k in spread)
     per_value = [
         pl.lit(c[0] if len(c) else None, dtype=c.dtype).alias(c.name)
         if literal[k, c.name]
         else c.gather(ids[k])
-        for k in COLUMNS
+        for k in by_value
         for c in tables[k].iter_columns()
     ]
+    on_rows = [e for k in COLUMNS if k not in by_value for e in value_findings(k, ctx)]
     findings = [row_finding(k, ctx).alias(f"_{k}") for k in COLUMNS]
     return (
         batch.with_columns(per_value)
         .lazy()
+        .with_columns(on_rows)
         .select("line", *COLUMNS, *findings)
         .with_columns(f08.alias("_f08"))
         .filter(pl.any_horizontal(*(pl.col(f"_{k}").is_not_null() for k in COLUMNS), "_f08"))
