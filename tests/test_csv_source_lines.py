@@ -140,6 +140,21 @@ def test_the_quote_scan_reads_the_whole_file(tmp_path, data, found) -> None:
     assert _holds(data, b'"') is found
 
 
+def test_a_file_that_cannot_be_mapped_takes_the_record_counts(tmp_path, monkeypatch) -> None:
+    """No mmap (a pipe, some network file systems): the quote scan says "maybe", and the
+    record counts find the quoted line break as before."""
+    data = b'Id;Notitie\nZ1;"a\nb"\nZ2;c\n'
+    path = tmp_path / "s.csv"
+    path.write_bytes(data)
+
+    def no_mmap(*_args, **_kwargs):
+        raise OSError("mmap not supported")
+
+    monkeypatch.setattr("dakl_etl.sources.csv.mmap.mmap", no_mmap)
+    assert _holds(path, b'"') is True
+    assert _line_layout(path, ";", '"', data, ("Id", "Notitie")) == (2, True)
+
+
 def test_without_quoting_a_quote_is_text_and_every_line_a_record(tmp_path) -> None:
     data = b'Id;Gemeente;Type\nZ1;"Zeist;x\nZ2;Zeist";x\nZ3;Zeist;x\n'
     frame = rows_of(tmp_path, data, quote_char=None)

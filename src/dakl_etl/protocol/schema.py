@@ -197,7 +197,7 @@ def _chain(
     """The chain of `key` as one expression: the finding of each run of own-field steps
     (`run_finding(i)`, null when none holds) with the `Across` steps between them judged
     in place."""
-    _, across = _runs(key)
+    across = [step for step in ROW_RULES[key] if isinstance(step, Across)]
     expr = run_finding(0)
     for i, step in enumerate(across, start=1):
         here = pl.when(step.condition(ctx, date_of)).then(pl.lit(step.rule))

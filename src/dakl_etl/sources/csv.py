@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import mmap
+import os
 from pathlib import Path
 
 import polars as pl
@@ -140,15 +141,18 @@ def _line_layout(
 
 def _holds(source: Path | bytes, needle: bytes) -> bool:
     """Whether `needle` occurs in the file: one scan of the mapped file at memory speed,
-    instead of the two record counts (each a pass of Polars' CSV line counter)."""
+    instead of the two record counts (each a pass of Polars' CSV line counter). A file that
+    cannot be mapped (a pipe, a file system without mmap) may hold it: the counts decide."""
     if isinstance(source, bytes):
         return needle in source
-    with source.open("rb") as handle:
-        try:
+    try:
+        with source.open("rb") as handle:
+            if os.fstat(handle.fileno()).st_size == 0:  # cannot be mapped, holds nothing
+                return False
             with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
                 return view.find(needle) >= 0
-        except ValueError:  # an empty file cannot be mapped (and holds nothing)
-            return False
+    except (OSError, ValueError):
+        return True
 
 
 def _count(
