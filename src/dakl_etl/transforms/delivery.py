@@ -386,7 +386,7 @@ def combine(parts: list[SourcePart], settings: Settings, *, clock: _Clock | None
     years = list(settings.years)
     codes = settings.gemeentecodes
     episodes = (
-        aggregate_episodes(regs.lazy(), precedence=bool(settings.episodes.end_date_precedence))
+        aggregate_episodes(regs, precedence=bool(settings.episodes.end_date_precedence))
         .with_columns(delivered=in_any_year(years, codes))
         .with_columns(
             rejected_r04=(in_any_year(years) & ~pl.col("delivered"))

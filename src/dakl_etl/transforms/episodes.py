@@ -25,7 +25,7 @@ from functools import cache
 import polars as pl
 
 from dakl_etl.protocol.codes import TYPE_OPVANG, UNKNOWN_BSN
-from dakl_etl.transforms.keys import packed_order, sorted_positions
+from dakl_etl.transforms.keys import packed_order, run_maxima, sorted_positions
 from dakl_etl.transforms.persons import FIRST_OTHER_PERSON, GROUP_PERSON
 
 # Dates as day numbers in Int64; an open end is a day after every real one.
@@ -390,54 +390,21 @@ def merge_episodes(regs: pl.DataFrame, *, settings: EpisodeSettings) -> pl.LazyF
     )
 
 
-def aggregate_episodes(regs: pl.LazyFrame, *, precedence: bool = True) -> pl.LazyFrame:
+def aggregate_episodes(regs: pl.DataFrame, *, precedence: bool = True) -> pl.LazyFrame:
     """One row per episode: earliest start and melding, latest end with open winning (or the
     precedence sources' verdict when any takes part), reden of the last-ending registration,
     a V-nummer where any has one; `conflict` where open and closed registrations overlap.
 
-    The per-episode choices are prepared as row columns first so that the aggregation itself
-    uses only simple reductions (min, max, any, first) — those stay fast on millions of groups.
-    With precedence, each choice is reduced twice, over all registrations and over the
-    precedence sources' only, and the episode picks one by whether a precedence source takes
-    part: one group-by instead of a window over every episode plus a group-by.
-    `precedence=False` (no `end_date_precedence` configured) reduces only once. An episode of
-    one registration (two in three) is that registration as it stands and skips the group-by.
+    `regs` as `merge_episodes` numbers and orders them. An episode of one registration (two
+    in three) is that registration as it stands. The others are reduced over their runs of
+    rows (`keys.run_maxima`): every choice is a largest value, or the first row holding one.
+    With precedence each choice is made twice, over all registrations and over the precedence
+    sources' only, and the episode picks one by whether a precedence source takes part;
+    `precedence=False` (no `end_date_precedence` configured) makes it once.
     """
-    closed = ~pl.col("is_open")
-
-    def verdict(decides: pl.Expr, suffix: str) -> tuple[list[pl.Expr], list[pl.Expr]]:
-        """Row columns and their reductions for the registrations where `decides` holds."""
-        rows = [
-            (pl.col("is_open") & decides).alias(f"_open{suffix}"),
-            pl.when(decides & closed).then(pl.col("einddatum")).alias(f"_closed_end{suffix}"),
-            pl.when(decides & closed)
-            .then(pl.col("_end_day"))
-            .otherwise(-1)
-            .alias(f"_rank{suffix}"),
-        ]
-        aggs = [
-            pl.col(f"_open{suffix}").any(),
-            pl.col(f"_closed_end{suffix}").max(),
-            pl.col("reden").get(pl.col(f"_rank{suffix}").arg_max()).alias(f"_reden{suffix}"),
-        ]
-        return rows, aggs
-
-    rows, aggs = verdict(pl.lit(True), "")
-    if precedence:
-        prec_rows, prec_aggs = verdict(pl.col("precedence"), "_p")
-        rows, aggs = rows + prec_rows, [*aggs, *prec_aggs, pl.col("precedence").any()]
-
-    def pick(name: str) -> pl.Expr:
-        if not precedence:
-            return pl.col(name)
-        return pl.when(pl.col("precedence")).then(pl.col(f"{name}_p")).otherwise(pl.col(name))
-
     episode = pl.col("episode")
-    regs = regs.with_columns(
-        _single=((episode != episode.shift(1)) & (episode != episode.shift(-1))).fill_null(True)
-    )
-    # Two in three episodes are one registration: that row is the episode as it stands.
-    singles = regs.filter(pl.col("_single")).select(
+    single = ((episode != episode.shift(1)) & (episode != episode.shift(-1))).fill_null(True)
+    regs = regs.select(
         "episode",
         "person",
         "group",
@@ -445,42 +412,113 @@ def aggregate_episodes(regs: pl.LazyFrame, *, precedence: bool = True) -> pl.Laz
         "startdatum",
         "datum_melding",
         "is_open",
-        conflict=pl.lit(False),
-        n_registrations=pl.lit(1, pl.Int64),
-        n_rows=pl.col("n_rows").cast(pl.Int64),
-        **_ending(pl.col("einddatum"), pl.col("reden")),
+        "einddatum",
+        "reden",
+        "n_rows",
+        "_end_day",
+        "precedence",
+        _single=single,
     )
-    merged = (
-        regs.filter(~pl.col("_single"))
-        .with_columns(
-            *rows,
-            # still sorted after the filter; the flag keeps the group-by on its fast path
-            pl.col("episode").set_sorted(),
-            _closed_day=pl.when(closed).then(pl.col("_end_day")),
-            _open_day=pl.when(pl.col("is_open")).then(_day("startdatum")),
+    singles = (
+        regs.lazy()
+        .filter(pl.col("_single"))
+        .select(
+            "episode",
+            "person",
+            "group",
+            "v_nummer",
+            "startdatum",
+            "datum_melding",
+            "is_open",
+            conflict=pl.lit(False),
+            n_registrations=pl.lit(1, pl.Int64),
+            n_rows=pl.col("n_rows").cast(pl.Int64),
+            **_ending(pl.col("einddatum"), pl.col("reden")),
         )
-        .group_by("episode", maintain_order=True)
-        .agg(
-            pl.col("person", "group").first(),
-            pl.col("v_nummer").drop_nulls().first(),
-            pl.col("startdatum").first(),  # sorted by start within the episode
-            pl.col("datum_melding").min(),
-            *aggs,
-            (pl.col("_closed_day").max() >= pl.col("_open_day").min())
-            .fill_null(False)
-            .alias("conflict"),
-            pl.len().cast(pl.Int64).alias("n_registrations"),
-            pl.col("n_rows").sum(),
-        )
-        .with_columns(is_open=pick("_open"), _known_end=pick("_closed_end"), _reden=pick("_reden"))
-        .with_columns(**_ending(pl.col("_known_end"), pl.col("_reden")))
-        .select(singles.collect_schema().names())
     )
+    merged = _merged_episodes(regs.filter(~pl.col("_single")), precedence=precedence)
     return (
-        singles.merge_sorted(merged, key="episode")
+        singles.merge_sorted(merged.select(singles.collect_schema().names()), key="episode")
         .with_columns(decode_group())
         .select(_EPISODE_COLUMNS)
     )
+
+
+def _merged_episodes(rows: pl.DataFrame, *, precedence: bool) -> pl.LazyFrame:
+    """`aggregate_episodes` for episodes of two or more registrations (`rows`, in order).
+
+    Each choice as a largest value per episode (`keys.run_maxima`): a day as its `_day`
+    number (0: none), an earliest day as `_GROUP_SPAN` minus it; the reden, the V-nummer and
+    the latest end day of a closed registration are read from the first row holding the
+    largest end day, or a V-nummer. "Any open precedence registration" and "any precedence
+    registration" are one value: 3, 1 or 0 (the first implies the second).
+    """
+    closed = ~pl.col("is_open")
+    maxima: dict[str, pl.Expr] = {}
+    at_max: dict[str, pl.Expr] = {"_v": pl.col("v_nummer").is_not_null()}
+    deciding = {"": pl.lit(True), "_p": pl.col("precedence")} if precedence else {"": pl.lit(True)}
+    for suffix, decides in deciding.items():
+        maxima[f"_closed_end{suffix}"] = pl.when(decides & closed).then(_day("einddatum"))
+        at_max[f"_last_end{suffix}"] = pl.when(decides & closed).then(pl.col("_end_day"))
+    if precedence:
+        prec = pl.col("precedence")
+        maxima["_precedence"] = (prec & pl.col("is_open")).cast(pl.Int64) * 2 + prec.cast(pl.Int64)
+    maxima["_open_day"] = pl.when(pl.col("is_open")).then(_GROUP_SPAN - _day("startdatum"))
+    maxima["_melding"] = _GROUP_SPAN - _day("datum_melding")
+    runs = run_maxima(rows, "episode", maxima, first_at_max=at_max)
+
+    opened = pl.col("_open_day") > 0
+    verdicts = {"_open": opened, "_closed_end": pl.col("_closed_end"), "_reden_at": "_last_end"}
+    if precedence:
+        took_part = pl.col("_precedence") > 0
+        verdicts = {
+            "_open": pl.when(took_part).then(pl.col("_precedence") == 3).otherwise(opened),
+            "_closed_end": pl.when(took_part)
+            .then(pl.col("_closed_end_p"))
+            .otherwise(pl.col("_closed_end")),
+            "_reden_at": pl.when(took_part).then(pl.col("_last_end_p")).otherwise("_last_end"),
+        }
+    first = runs.get_column("_first")
+    last = first + runs.get_column("_length") - 1
+    total_rows = rows.get_column("n_rows").cast(pl.Int64).cum_sum().gather(last)
+    latest = runs.get_column("_last_end")  # the latest-ending closed row, if any
+    runs = runs.with_columns(
+        rows.select("episode", "person", "group", "startdatum")[first],
+        v_nummer=rows.get_column("v_nummer").gather(runs.get_column("_v")),
+        n_rows=total_rows - total_rows.shift(1, fill_value=0),
+        _closed_day=pl.when(~rows.get_column("is_open").gather(latest)).then(
+            rows.get_column("_end_day").gather(latest)
+        ),
+        **verdicts,
+    )
+    runs = runs.with_columns(_reden=rows.get_column("reden").gather(runs.get_column("_reden_at")))
+    open_day, melding = pl.col("_open_day"), pl.col("_melding")
+    return (
+        runs.lazy()
+        .select(
+            "episode",
+            "person",
+            "group",
+            "v_nummer",
+            "startdatum",
+            datum_melding=_as_date(pl.when(melding > 0).then(_GROUP_SPAN - melding)),
+            is_open="_open",
+            conflict=((open_day > 0) & (pl.col("_closed_day") >= _GROUP_SPAN - open_day)).fill_null(
+                False
+            ),
+            n_registrations="_length",
+            n_rows="n_rows",
+            _known_end=_as_date(pl.col("_closed_end")),
+            _reden="_reden",
+        )
+        .with_columns(**_ending(pl.col("_known_end"), pl.col("_reden")))
+        .drop("_known_end", "_reden")
+    )
+
+
+def _as_date(day: pl.Expr) -> pl.Expr:
+    """A `_day` number (0 or null: none) back as a date."""
+    return pl.when(day > 0).then(day - _OFFSET).cast(pl.Int32).cast(pl.Date)
 
 
 def _ending(known_end: pl.Expr, reden: pl.Expr) -> dict[str, pl.Expr]:

@@ -9,11 +9,15 @@ with a wide range but few distinct values — a person × type × gemeente group
 its rank among them when that makes the whole key fit one word. Such a sorted word also
 answers "same leading keys, and how far apart in the last?" by one difference of neighbours
 (`PackedOrder.key_steps`), which is how runs of nights are found without unpacking columns.
+
+The same packing reduces runs of sorted rows: with the run's index above a value's bits, one
+running maximum over all rows restarts at every run (`run_maxima`), which is how episodes
+are made from their registrations without a group-by.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -173,3 +177,72 @@ def _pack(fields: list[tuple[pl.Expr, int]]) -> pl.Expr:
     for word, bits in words[1:]:
         packed = packed * (1 << bits) + word
     return packed
+
+
+def run_maxima(
+    rows: pl.DataFrame,
+    key: str,
+    maxima: Mapping[str, pl.Expr],
+    *,
+    first_at_max: Mapping[str, pl.Expr] | None = None,
+) -> pl.DataFrame:
+    """One row per run of equal `key` values in `rows` (each run's rows together): `_first`
+    (the position of its first row), `_length`, the largest of each of `maxima` in the run,
+    and for each of `first_at_max` the position of the run's first row where it is largest.
+
+    The expressions give non-negative integers (null counts as 0). Each is one running
+    maximum over all rows, restarted at every run by the run's index packed above the values'
+    bits (Int128 where the two need more than a word): a pass per value instead of a group-by,
+    several times faster on hundreds of thousands of short runs (Polars 2.1).
+    """
+    first_at_max = first_at_max or {}
+    names = [*maxima, *first_at_max]
+    starts = (pl.col(key) != pl.col(key).shift(1)).fill_null(True)
+    position = pl.int_range(pl.len(), dtype=pl.Int64)
+    frame = (
+        rows.lazy()
+        .select(
+            _run=starts.cum_sum().cast(pl.Int64) - 1,
+            _first=pl.when(starts).then(position).otherwise(0).cum_max(),
+            _last=(pl.col(key) != pl.col(key).shift(-1)).fill_null(True),
+            **{n: e.fill_null(0).cast(pl.Int64) for n, e in {**maxima, **first_at_max}.items()},
+        )
+        .with_columns(_within=position - pl.col("_first"))
+        .collect()
+    )
+    tops = frame.select(pl.col("_run", "_within", *names).max()).row(0, named=True)
+    within_bits = max(1, (tops["_within"] or 0).bit_length())
+    last_within = (1 << within_bits) - 1
+    # one width for all values, so that one base column serves them all
+    bits = max(
+        [max(1, (tops[n] or 0).bit_length()) for n in maxima]
+        + [max(1, (tops[n] or 0).bit_length()) + within_bits for n in first_at_max]
+    )
+    dtype = pl.Int64 if max(1, (tops["_run"] or 0).bit_length()) + bits <= _WORD else pl.Int128
+    base = pl.col("_base")
+
+    def running(name: str) -> pl.Expr:
+        value = pl.col(name).cast(dtype)
+        if name in first_at_max:  # the value above the reversed position: the earliest wins
+            value = value * pl.lit(1 << within_bits, dtype) + (last_within - pl.col("_within"))
+        return (base + value).cum_max().alias(name)
+
+    def value_at_last(name: str) -> pl.Expr:
+        top = pl.col(name) - base
+        if name in maxima:
+            return top.cast(pl.Int64).alias(name)
+        at = last_within - top % pl.lit(1 << within_bits, dtype)
+        return (pl.col("_first") + at.cast(pl.Int64)).alias(name)
+
+    return (
+        frame.lazy()
+        .with_columns(_base=pl.col("_run").cast(dtype) * pl.lit(1 << bits, dtype))
+        .select("_first", "_last", "_within", "_base", *(running(n) for n in names))
+        .filter(pl.col("_last"))
+        .select(
+            "_first",
+            (pl.col("_within") + 1).alias("_length"),
+            *(value_at_last(n) for n in names),
+        )
+        .collect()
+    )
