@@ -368,8 +368,8 @@ def merge_episodes(regs: pl.DataFrame, *, settings: EpisodeSettings) -> pl.LazyF
     new_group = (pl.col("group") != pl.col("group").shift(1)).fill_null(True)
     group_base = (new_group.cum_sum().cast(pl.Int64)) * _GROUP_SPAN
     return (
-        regs.lazy()
-        .select(pl.all().gather(order))
+        regs[order]  # eagerly: a lazy `gather` of every column takes twice as long (Polars 2.1)
+        .lazy()
         .with_columns(_gap=settings.gap_days(), _new_group=new_group, _base=group_base)
         .with_columns(
             _latest=(pl.col("_base") + pl.col("_end_day")).cum_max().shift(1),
