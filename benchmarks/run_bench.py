@@ -26,11 +26,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 import polars as pl
 
 from dakl_etl import ALLOCATOR_SETTINGS
+
+if TYPE_CHECKING:
+    import numpy as np
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "_data"
@@ -38,17 +41,19 @@ SEED = 20240101
 YEAR = 2024
 NOW = "2025-04-24T09:00"
 GEMEENTEN = ("0363", "0599", "0344", "0518", "0772")
-WEIGHTS = np.array([9, 8, 7, 6, 5, 4, 3, 2])
+WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2)
 
 
 def synthetic_bsns(rng: np.random.Generator, n: int) -> np.ndarray:
     """`n` distinct elfproef-valid 9-digit BSNs starting with 9 (synthetic, never real)."""
+    import numpy as np
+
     out: list[np.ndarray] = []
     have = 0
     while have < n:
         first8 = 90_000_000 + rng.integers(0, 10_000_000, size=2 * (n - have) + 100)
         digits = (first8[:, None] // 10 ** np.arange(7, -1, -1)) % 10
-        check = (digits * WEIGHTS).sum(axis=1) % 11
+        check = (digits * np.array(WEIGHTS)).sum(axis=1) % 11
         ok = check < 10
         bsn = first8[ok] * 10 + check[ok]
         out.append(bsn)
@@ -70,6 +75,10 @@ def _spoil(rng: np.random.Generator, bsn: pl.Series, share: float) -> pl.Series:
 
 def generate(rows: int, directory: Path, seed: int = SEED) -> dict[str, int]:
     """Write the three sources with about `rows` rows in total; return rows per source."""
+    # numpy only here: the measuring children must not start its thread pool (OpenBLAS's
+    # threads spin for a while after import, on the cores the run is measured on)
+    import numpy as np
+
     rng = np.random.default_rng(seed)
     directory.mkdir(parents=True, exist_ok=True)
     # A large region: a few thousand persons a year, most rows are nights of long stays.
