@@ -175,3 +175,13 @@ def test_one_planted_file_defect_is_found_on_its_line(data, code, choose):
     # A non-UTF-8 byte inside a field also makes that value non-digits (R20).
     expected = {"F03": {"F03", "R20"}, "F05": {"F05"}, "F06": set(), "F07": {"F07"}}[code]
     assert set(report.error_counts) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([b"a;1", b"", b"\r", b"\n", b"\r\n", b"\xc3\xa9"]), max_size=12))
+def test_line_breaks_are_counted_from_the_lines_as_from_the_bytes(parts):
+    """F06 takes the number of LFs from `pl.read_lines`' lines (`files._check_line_endings`):
+    one per line, less one when the last line has none — as counting the bytes gives."""
+    data = b"".join(parts)
+    lines = pl.read_lines(data, name="text").height
+    assert lines - (0 if not data or data.endswith(b"\n") else 1) == data.count(b"\n")
