@@ -70,7 +70,9 @@ def assign_persons(
     only (`FIRST_OTHER_PERSON` + its rank), and the keys come back as a small table, not as a
     text column of every row: `number_other_persons` renumbers them across sources once the
     rows are reduced to registrations. Only those rows (a few percent) are touched: their
-    keys are gathered, ranked and scattered back.
+    keys are gathered, ranked and scattered back. Rows already rejected (or excluded) are not
+    keyed, as they never become registrations: their `person` is whatever number the BSN
+    text reads as, or null.
 
     Under `reject`, a row whose BSN is present but invalid and that has no earlier
     `reject_code` gets `bsn_rejected` (its rule, R05 or R06, is `bsn_rule()`; the rejects file
@@ -97,7 +99,9 @@ def assign_persons(
         if invalid_bsn == "reject"
         else pl.repeat(False, rows.height, eager=True)
     )
-    where = (~valid).arg_true()
+    # keys only for rows that may still be delivered: a rejected or excluded row needs none
+    keyed = ~valid & ~rejected & rows.get_column("reject_code").is_null()
+    where = (keyed & rows.get_column("excluded").is_null()).arg_true()
     person = checks.drop_in_place("number")  # its only owner now: `scatter` needs no copy
     del checks
     others = pl.DataFrame(schema=OTHER_KEYS_SCHEMA)
