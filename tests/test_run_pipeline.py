@@ -16,9 +16,10 @@ import pytest
 
 from dakl_etl.cli.run import summary
 from dakl_etl.config import load_pipeline
-from dakl_etl.errors import ExitCode, UsageError
+from dakl_etl.errors import ExitCode, SourceError, UsageError
 from dakl_etl.pipeline import run as run_module
 from dakl_etl.pipeline.run import LedgerUnbalanced, parse_now, run, years_for
+from dakl_etl.sources import input_size
 from dakl_etl.validation import read_dakl, validate_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -377,3 +378,56 @@ def test_an_empty_reporting_year_still_blocks(tmp_path):
     outcome = run(SAMPLE, out=tmp_path, now=NOW, year=2010, with_previous_year=True)
     assert outcome.exit_code == ExitCode.REJECTED and outcome.empty_previous_years == [2009]
     assert outcome.reports[2010].error_counts["F07"] >= 1
+
+
+def _recording_reads(monkeypatch, fail: str | None = None) -> list[tuple[str, str]]:
+    """`run_module.read_source` wrapped: ("start", name) and ("loaded", name) as they happen;
+    the source `fail` raises instead of being read."""
+    events: list[tuple[str, str]] = []
+    real = run_module.read_source
+
+    def recording(name, pipeline, *, gemeenten, on_loaded=None):
+        events.append(("start", name))
+        if name == fail:
+            raise SourceError(f"source {name}: unreadable")
+
+        def loaded():
+            events.append(("loaded", name))
+            if on_loaded is not None:
+                on_loaded()
+
+        return real(name, pipeline, gemeenten=gemeenten, on_loaded=loaded)
+
+    monkeypatch.setattr(run_module, "read_source", recording)
+    return events
+
+
+def test_the_largest_source_file_is_read_alone_first_and_the_others_follow(tmp_path, monkeypatch):
+    pipeline = load_pipeline(SAMPLE)
+    # the sample's Excel bed list as the largest file: second in the pipeline, read first
+    sizes = {"gemeente_zaken": 1, "nachtregistratie": 2, "mo_clienten": 0}
+    assert set(sizes) == set(pipeline.sources)
+    monkeypatch.setattr(run_module, "input_size", lambda name, pipeline: sizes[name])
+    events = _recording_reads(monkeypatch)
+    outcome = run_module.run_into(pipeline, tmp_path, years=[2024], now=NOW)
+    assert outcome.exit_code == ExitCode.OK
+    assert events[0] == ("start", "nachtregistratie")
+    loaded = events.index(("loaded", "nachtregistratie"))
+    assert events.index(("start", "gemeente_zaken")) > loaded
+    assert events.index(("start", "mo_clienten")) > loaded
+    # the parts come back in the pipeline's order: the same delivery as without sizes
+    monkeypatch.setattr(run_module, "input_size", lambda name, pipeline: 0)
+    again = run_module.run_into(pipeline, tmp_path / "again", years=[2024], now=NOW)
+    assert again.ledger["sources"] == outcome.ledger["sources"]
+    assert again.dakl_paths[2024].read_bytes() == outcome.dakl_paths[2024].read_bytes()
+
+
+@pytest.mark.parametrize("which", ["largest", "smallest"])
+def test_a_source_failing_beside_the_others_is_reported_not_awaited(which, tmp_path, monkeypatch):
+    pipeline = load_pipeline(SAMPLE)
+    sizes = {name: input_size(name, pipeline) for name in pipeline.sources}
+    pick = max if which == "largest" else min
+    failing = pick(sizes, key=lambda name: sizes[name])
+    _recording_reads(monkeypatch, fail=failing)
+    with pytest.raises(SourceError, match=f"source {failing}: unreadable"):
+        run_module.run_into(pipeline, tmp_path, years=[2024], now=NOW)

@@ -18,7 +18,14 @@ from dakl_etl.config import load_pipeline
 from dakl_etl.errors import ConfigError, SourceError
 from dakl_etl.protocol.bsn import is_valid_bsn
 from dakl_etl.reference import load_gemeenten
-from dakl_etl.sources import ADAPTERS, describe_source, read_source, read_sources, read_wide
+from dakl_etl.sources import (
+    ADAPTERS,
+    describe_source,
+    input_size,
+    read_source,
+    read_sources,
+    read_wide,
+)
 from dakl_etl.sources.csv import detect_encoding, sniff_delimiter
 from synthetic import bsn_strategy, invalid_bsn, synthetic_bsns
 
@@ -617,3 +624,15 @@ def test_csv_round_trip(tmp_path, rows, encoding, delimiter, fmt) -> None:
     assert got == expected
     assert frame["reject_code"].null_count() == frame.height
     assert (frame["datum_melding"] == frame["startdatum"]).all()
+
+
+def test_input_size_is_the_file_size_and_zero_without_a_file(tmp_path):
+    pipeline = load_pipeline(SAMPLE)
+    assert (
+        input_size("gemeente_zaken", pipeline)
+        == (ROOT / "data" / "sample" / "gemeente_zaken.csv").stat().st_size
+    )
+    assert input_size("mo_clienten", pipeline) == 0  # a database
+    moved = tmp_path / "pipeline.yaml"  # the relative paths now lead nowhere
+    moved.write_text(SAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    assert input_size("gemeente_zaken", load_pipeline(moved)) == 0

@@ -8,6 +8,7 @@ source instead of surfacing later inside someone else's `collect()`.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import polars as pl
 
@@ -16,13 +17,14 @@ from dakl_etl.errors import ConfigError, DaklError, SourceError, UsageError
 from dakl_etl.protocol.privacy import mask_expr, mask_if_digit_run
 from dakl_etl.reference import Gemeenten, ReferenceError, load_gemeenten
 from dakl_etl.sources import csv, excel, parquet, sql  # noqa: F401  (register the adapters)
-from dakl_etl.sources.base import ADAPTERS, RawSource
+from dakl_etl.sources.base import ADAPTERS, RawSource, input_size
 from dakl_etl.sources.mapping import map_source, to_canonical
 
 __all__ = [
     "ADAPTERS",
     "RawSource",
     "describe_source",
+    "input_size",
     "load_reference",
     "open_source",
     "preview",
@@ -42,15 +44,21 @@ def open_source(name: str, pipeline: Pipeline) -> RawSource:
 
 
 def read_wide(
-    name: str, pipeline: Pipeline, *, gemeenten: Gemeenten, source: RawSource | None = None
+    name: str,
+    pipeline: Pipeline,
+    *,
+    gemeenten: Gemeenten,
+    source: RawSource | None = None,
+    on_loaded: Callable[[], None] | None = None,
 ) -> pl.DataFrame:
     """The mapped frame with the raw texts beside it (what `check` profiles).
 
     `source`: an already opened source, so a caller that needs its details reads it once.
+    `on_loaded`: called once the rows are in memory, before they are mapped.
     """
     source = source or open_source(name, pipeline)
     try:
-        return map_source(source, pipeline, gemeenten)
+        return map_source(source, pipeline, gemeenten, on_loaded=on_loaded)
     except DaklError:
         raise
     except (pl.exceptions.PolarsError, OSError) as exc:
@@ -70,9 +78,19 @@ def _hint(exc: Exception) -> str:
     return ""
 
 
-def read_source(name: str, pipeline: Pipeline, *, gemeenten: Gemeenten) -> pl.LazyFrame:
-    """The canonical frame of one source (`canonical.SCHEMA`, every input row present)."""
-    return to_canonical(read_wide(name, pipeline, gemeenten=gemeenten))
+def read_source(
+    name: str,
+    pipeline: Pipeline,
+    *,
+    gemeenten: Gemeenten,
+    on_loaded: Callable[[], None] | None = None,
+) -> pl.LazyFrame:
+    """The canonical frame of one source (`canonical.SCHEMA`, every input row present).
+
+    `on_loaded`: called once the rows are in memory, before they are mapped (a caller reading
+    sources side by side can start the next one then).
+    """
+    return to_canonical(read_wide(name, pipeline, gemeenten=gemeenten, on_loaded=on_loaded))
 
 
 def read_sources(pipeline: Pipeline, *, gemeenten: Gemeenten) -> dict[str, pl.LazyFrame]:

@@ -63,6 +63,16 @@ def require_file(name: str, pipeline: Pipeline) -> Path:
     return path
 
 
+def input_size(name: str, pipeline: Pipeline) -> int:
+    """Bytes of the source's file; 0 for a source without one (a database) or a file that
+    cannot be seen (reading it reports why)."""
+    path = getattr(pipeline.sources[name], "path", None)
+    try:
+        return path.stat().st_size if isinstance(path, Path) and path.is_file() else 0
+    except OSError:
+        return 0
+
+
 def sha256_of(path: str | Path) -> str:
     """Hex sha256 of a file, read in chunks (inputs and outputs in the manifest)."""
     with open(path, "rb") as handle:

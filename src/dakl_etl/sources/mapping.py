@@ -75,8 +75,17 @@ def check_columns(source: RawSource, pipeline: Pipeline) -> None:
             )
 
 
-def map_source(source: RawSource, pipeline: Pipeline, gemeenten: Gemeenten) -> pl.DataFrame:
-    """The wide frame: canonical columns plus `raw_<field>` texts and repair flags."""
+def map_source(
+    source: RawSource,
+    pipeline: Pipeline,
+    gemeenten: Gemeenten,
+    *,
+    on_loaded: Callable[[], None] | None = None,
+) -> pl.DataFrame:
+    """The wide frame: canonical columns plus `raw_<field>` texts and repair flags.
+
+    `on_loaded` is called once the source's rows are in memory, before they are mapped.
+    """
     check_columns(source, pipeline)
     name = source.name
     config = pipeline.sources[name]
@@ -98,7 +107,10 @@ def map_source(source: RawSource, pipeline: Pipeline, gemeenten: Gemeenten) -> p
 
     # One chunk per column: later steps add one-chunk columns, and misaligned chunks would make
     # every `with_columns` re-align the whole frame.
-    frame = source.frame.select(pl.col(ROW), *(text(f) for f in MAPPABLE)).collect().rechunk()
+    frame = source.frame.select(pl.col(ROW), *(text(f) for f in MAPPABLE)).collect()
+    if on_loaded is not None:
+        on_loaded()
+    frame = frame.rechunk()
     years = [pipeline.delivery.year]
     if pipeline.delivery.with_previous_year:
         years.append(pipeline.delivery.year - 1)
