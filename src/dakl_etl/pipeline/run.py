@@ -346,10 +346,14 @@ def _read_sources(pipeline: Pipeline, gemeenten: Gemeenten, settings: Settings) 
         leads = position == first
         if not leads:
             loaded.wait()
+        on_loaded = loaded.set if leads else None
         try:
-            on_loaded = loaded.set if leads else None
-            frame = read_source(names[position], pipeline, gemeenten=gemeenten, on_loaded=on_loaded)
-            return reduce_source(position, frame, settings)
+            # handed over, not held here: `reduce_source` lets go of it once it is prepared
+            return reduce_source(
+                position,
+                read_source(names[position], pipeline, gemeenten=gemeenten, on_loaded=on_loaded),
+                settings,
+            )
         finally:
             if leads:
                 loaded.set()  # also when reading failed: the others must not wait for ever
