@@ -330,14 +330,14 @@ def _read_sources(pipeline: Pipeline, gemeenten: Gemeenten, settings: Settings) 
     The largest file is read first and alone: Polars reads a CSV on every core, so a second
     source read beside it only slows it down, and its reduction takes longest. The others
     start as soon as its rows are in memory and are read and reduced while it is reduced
-    (about 8 % off the 10M-row benchmark's reading phase). Sources without a file (a
+    (about 6 % off the 10M-row benchmark's reading phase). Sources without a file (a
     database) start together as before. The first failure in the pipeline's order is raised.
     """
     names = list(pipeline.sources)
     sizes = [input_size(name, pipeline) for name in names]
     # largest first; ties (and databases, size 0) in the pipeline's order
     order = sorted(range(len(names)), key=lambda i: -sizes[i])
-    first = order[0] if sizes and max(sizes) > 0 and len(names) > 1 else None
+    first = order[0] if len(names) > 1 and max(sizes) > 0 else None
     loaded = threading.Event()
     if first is None:
         loaded.set()

@@ -402,32 +402,16 @@ def aggregate_episodes(regs: pl.DataFrame, *, precedence: bool = True) -> pl.Laz
     """
     episode = pl.col("episode")
     single = ((episode != episode.shift(1)) & (episode != episode.shift(-1))).fill_null(True)
+    # what a single registration carries into its episode as it is
+    carried = ("episode", "person", "group", "v_nummer", "startdatum", "datum_melding", "is_open")
     regs = regs.select(
-        "episode",
-        "person",
-        "group",
-        "v_nummer",
-        "startdatum",
-        "datum_melding",
-        "is_open",
-        "einddatum",
-        "reden",
-        "n_rows",
-        "_end_day",
-        "precedence",
-        _single=single,
+        *carried, "einddatum", "reden", "n_rows", "_end_day", "precedence", _single=single
     )
     singles = (
         regs.lazy()
         .filter(pl.col("_single"))
         .select(
-            "episode",
-            "person",
-            "group",
-            "v_nummer",
-            "startdatum",
-            "datum_melding",
-            "is_open",
+            *carried,
             conflict=pl.lit(False),
             n_registrations=pl.lit(1, pl.Int64),
             n_rows=pl.col("n_rows").cast(pl.Int64),
@@ -467,16 +451,20 @@ def _merged_episodes(rows: pl.DataFrame, *, precedence: bool) -> pl.LazyFrame:
     maxima["_melding"] = _GROUP_SPAN - _day("datum_melding")
     runs = run_maxima(rows, "episode", maxima, first_at_max=at_max)
 
-    opened = pl.col("_open_day") > 0
-    verdicts = {"_open": opened, "_closed_end": pl.col("_closed_end"), "_reden_at": "_last_end"}
+    opened = pl.col("_open_day") > 0  # an open registration takes part
+    verdicts = {
+        "_open": opened,
+        "_closed_end": pl.col("_closed_end"),
+        "_reden_at": pl.col("_last_end"),
+    }
     if precedence:
         took_part = pl.col("_precedence") > 0
         verdicts = {
             "_open": pl.when(took_part).then(pl.col("_precedence") == 3).otherwise(opened),
-            "_closed_end": pl.when(took_part)
-            .then(pl.col("_closed_end_p"))
-            .otherwise(pl.col("_closed_end")),
-            "_reden_at": pl.when(took_part).then(pl.col("_last_end_p")).otherwise("_last_end"),
+            **{
+                name: pl.when(took_part).then(pl.col(f"{source}_p")).otherwise(pl.col(source))
+                for name, source in (("_closed_end", "_closed_end"), ("_reden_at", "_last_end"))
+            },
         }
     first = runs.get_column("_first")
     last = first + runs.get_column("_length") - 1
@@ -493,6 +481,8 @@ def _merged_episodes(rows: pl.DataFrame, *, precedence: bool) -> pl.LazyFrame:
     )
     runs = runs.with_columns(_reden=rows.get_column("reden").gather(runs.get_column("_reden_at")))
     open_day, melding = pl.col("_open_day"), pl.col("_melding")
+    # a closed registration ends on or after the day an open one starts
+    conflict = (open_day > 0) & (pl.col("_closed_day") >= _GROUP_SPAN - open_day)
     return (
         runs.lazy()
         .select(
@@ -503,9 +493,7 @@ def _merged_episodes(rows: pl.DataFrame, *, precedence: bool) -> pl.LazyFrame:
             "startdatum",
             datum_melding=_as_date(pl.when(melding > 0).then(_GROUP_SPAN - melding)),
             is_open="_open",
-            conflict=((open_day > 0) & (pl.col("_closed_day") >= _GROUP_SPAN - open_day)).fill_null(
-                False
-            ),
+            conflict=conflict.fill_null(False),
             n_registrations="_length",
             n_rows="n_rows",
             _known_end=_as_date(pl.col("_closed_end")),

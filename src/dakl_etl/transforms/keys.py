@@ -226,7 +226,8 @@ def run_maxima(
     # one width for all values, so that one base column serves them all
     bits = max(
         [max(1, (tops[n] or 0).bit_length()) for n in maxima]
-        + [max(1, (tops[n] or 0).bit_length()) + within_bits for n in first_at_max]
+        + [max(1, (tops[n] or 0).bit_length()) + within_bits for n in first_at_max],
+        default=1,
     )
     dtype = pl.Int64 if max(1, (tops["_run"] or 0).bit_length()) + bits <= _WORD else pl.Int128
     base = pl.col("_base")
