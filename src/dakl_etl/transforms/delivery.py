@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Collection, Iterable, Mapping, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -351,7 +352,6 @@ def combine(parts: list[SourcePart], settings: Settings, *, clock: _Clock | None
     year files, rejects and ledger."""
     clock = clock or _Clock()
     names = list(settings.sources)
-    source_name = pl.col("_src").replace_strict(dict(enumerate(names)), return_dtype=pl.String)
     rejects = (
         _by_source_and_row([p.rejects for p in parts], names)
         if parts
@@ -398,41 +398,36 @@ def combine(parts: list[SourcePart], settings: Settings, *, clock: _Clock | None
         .rechunk()
     )
     clock.lap("episodes")
-    per_year = year_frames(episodes, years, codes)
-    withheld = {y: 0 for y in years}
-    if codes is not None and years:
-        counts_r04 = episodes.select(withheld_r04(y, codes).sum().alias(str(y)) for y in years)
-        withheld = {y: int(counts_r04[str(y)][0]) for y in years}
-    rejected_r04 = episodes.filter(pl.col("rejected_r04"))
-    if codes is not None and rejected_r04.height:
-        late = r04_rejects(
-            regs,
-            rejected_r04,
-            number_other_persons(pl.concat([p.nights for p in parts], how="vertical"), others),
+    # The conflicts and the registrations' outcomes need only the registrations and the
+    # episodes: worked out beside the year files (Polars releases the GIL while it works).
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        conflicts_job = beside.submit(_conflicts, regs, episodes, names)
+        registered_job = beside.submit(
+            lambda: registration_outcomes(regs, episodes, names).collect()
+        )
+        per_year = year_frames(episodes, years, codes)
+        withheld = {y: 0 for y in years}
+        if codes is not None and years:
+            counts_r04 = episodes.select(withheld_r04(y, codes).sum().alias(str(y)) for y in years)
+            withheld = {y: int(counts_r04[str(y)][0]) for y in years}
+        rejected_r04 = episodes.filter(pl.col("rejected_r04"))
+        if codes is not None and rejected_r04.height:
+            late = r04_rejects(
+                regs,
+                rejected_r04,
+                number_other_persons(pl.concat([p.nights for p in parts], how="vertical"), others),
+                names,
+                years=years,
+            )
+            rejects = pl.concat([rejects, late], how="vertical").sort("source", "source_row")
+        clock.lap("years")
+        outcomes = row_outcomes(
+            [p.counts["read"] for p in parts],
+            rejects.lazy(),
+            [p.counts["registered"] for p in parts],
             names,
-            years=years,
-        )
-        rejects = pl.concat([rejects, late], how="vertical").sort("source", "source_row")
-    clock.lap("years")
-    outcomes = row_outcomes(
-        [p.counts["read"] for p in parts],
-        rejects.lazy(),
-        [p.counts["registered"] for p in parts],
-        names,
-    ).collect()
-    conflicts = (
-        conflicting_registrations(regs.lazy(), episodes.lazy())
-        .select(
-            source_name.alias("source"),
-            pl.col("first_row").alias("line"),
-            "type_opvang",
-            "gemeentecode",
-            mask_expr("bsn_out").alias("bsn"),
-            pl.col("startdatum").dt.strftime("%Y-%m-%d"),
-        )
-        .collect()
-    )
-    registered = registration_outcomes(regs, episodes, names).collect()
+        ).collect()
+        conflicts, registered = conflicts_job.result(), registered_job.result()
     flow = {
         "rows_read": counted("read"),
         "night_rows": counted("night_rows"),
@@ -463,6 +458,23 @@ def combine(parts: list[SourcePart], settings: Settings, *, clock: _Clock | None
         conflicts=conflicts,
         counts=flow,
         timings=clock.laps,
+    )
+
+
+def _conflicts(regs: pl.DataFrame, episodes: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """`Derived.conflicts`: per conflicting episode its first open registration, located."""
+    source_name = pl.col("_src").replace_strict(dict(enumerate(names)), return_dtype=pl.String)
+    return (
+        conflicting_registrations(regs.lazy(), episodes.lazy())
+        .select(
+            source_name.alias("source"),
+            pl.col("first_row").alias("line"),
+            "type_opvang",
+            "gemeentecode",
+            mask_expr("bsn_out").alias("bsn"),
+            pl.col("startdatum").dt.strftime("%Y-%m-%d"),
+        )
+        .collect()
     )
 
 
