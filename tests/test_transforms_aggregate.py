@@ -130,9 +130,12 @@ def maxima_reference(keys: list[int], values: list[int | None]) -> list[int]:
 @given(
     st.lists(
         st.tuples(st.integers(0, 3), st.none() | st.integers(0, 2**62)), min_size=1, max_size=40
-    ).map(lambda pairs: sorted(pairs, key=lambda pair: pair[0]))
+    ),
+    st.booleans(),
 )
-def test_run_maxima_are_the_largest_value_of_each_run(pairs):
+def test_run_maxima_are_the_largest_value_of_each_run(pairs, descending):
+    # runs need only be together: keys ascending or descending
+    pairs = sorted(pairs, key=lambda pair: pair[0], reverse=descending)
     keys = [k for k, _ in pairs]
     # an unsorted column of values: runs need only be together, not in value order
     values = [v for _, v in reversed(pairs)]
