@@ -312,8 +312,8 @@ def run_into(
 def _side_by_side(work: Callable, items: list) -> list:
     """`work` on each item, two at a time, results in the order of `items`.
 
-    Validating a year file is largely single-threaded (eager steps, Python between them);
-    Polars releases the GIL, so two at a time keep both cores busy.
+    Mapping a source and validating a year file are largely single-threaded (eager steps,
+    Python between them); Polars releases the GIL, so two at a time keep both cores busy.
     The first exception in item order is raised, as a plain loop would.
     """
     if len(items) < 2:
@@ -331,7 +331,7 @@ def _read_sources(pipeline: Pipeline, gemeenten: Gemeenten, settings: Settings) 
     source read beside it only slows it down, and its reduction takes longest. The others
     start as soon as its rows are in memory and are read and reduced while it is reduced
     (about 6 % off the 10M-row benchmark's reading phase). Sources without a file (a
-    database) start together as before. The first failure in the pipeline's order is raised.
+    database) start together as before. The first failure in the order they start is raised.
     """
     names = list(pipeline.sources)
     sizes = [input_size(name, pipeline) for name in names]
@@ -358,9 +358,8 @@ def _read_sources(pipeline: Pipeline, gemeenten: Gemeenten, settings: Settings) 
             if leads:
                 loaded.set()  # also when reading failed: the others must not wait for ever
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {position: pool.submit(read_and_reduce, position) for position in order}
-        return [futures[position].result() for position in range(len(names))]
+    parts = dict(zip(order, _side_by_side(read_and_reduce, order), strict=True))
+    return [parts[position] for position in range(len(names))]
 
 
 def _write_outputs(

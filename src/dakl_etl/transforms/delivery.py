@@ -45,7 +45,12 @@ from dakl_etl.transforms.episodes import (
     screened_rule,
     screened_value,
 )
-from dakl_etl.transforms.ledger import build_ledger, registration_outcomes, row_outcomes
+from dakl_etl.transforms.ledger import (
+    build_ledger,
+    registration_outcomes,
+    row_outcomes,
+    source_name,
+)
 from dakl_etl.transforms.persons import (
     GROUP_PERSON,
     InvalidBsnPolicy,
@@ -134,7 +139,6 @@ def narrow_rows(
 def rejects_frame(rows: pl.LazyFrame, sources: Iterable[str]) -> pl.LazyFrame:
     """Rows that will not be delivered, for the rejects file (`REJECT_COLUMNS`): the rule
     resolved as in `ledger.row_outcomes`, the value as found, the BSN masked."""
-    names = dict(enumerate(sources))
     excluded = pl.col("excluded").is_not_null()
     by_source = pl.col("reject_code").is_not_null()
     by_bsn = pl.col("bsn_rejected")
@@ -151,7 +155,7 @@ def rejects_frame(rows: pl.LazyFrame, sources: Iterable[str]) -> pl.LazyFrame:
         )
 
     return rows.filter(~is_delivery_candidate()).select(
-        pl.col("_src").replace_strict(names, return_dtype=pl.String).alias("source"),
+        source_name(sources).alias("source"),
         "source_row",
         pl.when(excluded).then(pl.lit("excluded")).otherwise(pl.lit("rejected")).alias("outcome"),
         pick(pl.lit("excluded"), pl.col("reject_code"), bsn_rule(), screened_rule()).alias("rule"),
@@ -463,11 +467,10 @@ def combine(parts: list[SourcePart], settings: Settings, *, clock: _Clock | None
 
 def _conflicts(regs: pl.DataFrame, episodes: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     """`Derived.conflicts`: per conflicting episode its first open registration, located."""
-    source_name = pl.col("_src").replace_strict(dict(enumerate(names)), return_dtype=pl.String)
     return (
         conflicting_registrations(regs.lazy(), episodes.lazy())
         .select(
-            source_name.alias("source"),
+            source_name(names).alias("source"),
             pl.col("first_row").alias("line"),
             "type_opvang",
             "gemeentecode",
@@ -505,7 +508,6 @@ def r04_rejects(
     while the run is open — runs of one source and group never overlap). The message names
     the year(s) the code did not exist in and the fix.
     """
-    names = dict(enumerate(sources))
     not_in = pl.concat_str(
         [pl.when(in_year(y)).then(pl.lit(str(y))) for y in sorted(years)],
         separator=" and ",
@@ -551,7 +553,7 @@ def r04_rejects(
     return (
         pl.concat([single, of_runs], how="vertical")
         .select(
-            pl.col("_src").replace_strict(names, return_dtype=pl.String).alias("source"),
+            source_name(sources).alias("source"),
             pl.col("source_row").cast(pl.Int64),
             pl.lit("rejected").alias("outcome"),
             pl.lit("R04").alias("rule"),

@@ -29,6 +29,11 @@ import polars as pl
 BUCKETS = ("delivered", "rejected", "excluded", "outside_years")
 
 
+def source_name(sources: Iterable[str]) -> pl.Expr:
+    """`_src` (a source's position in the pipeline) as the source's name."""
+    return pl.col("_src").replace_strict(dict(enumerate(sources)), return_dtype=pl.String)
+
+
 def row_outcomes(
     read: Sequence[int], rejects: pl.LazyFrame, registered: Sequence[int], sources: Iterable[str]
 ) -> pl.LazyFrame:
@@ -83,7 +88,6 @@ def registration_outcomes(
     `delivered` and `rejected_r04` (bool). A registration whose episode is missing gets no
     bucket (null): its rows are counted nowhere and the ledger does not balance.
     """
-    names = dict(enumerate(sources))
     buckets = ("delivered", "rejected", "outside_years")
     # grouped by numbers, named after: a few groups per source, not millions of strings
     bucket = (
@@ -102,7 +106,7 @@ def registration_outcomes(
         .group_by("_src", "_bucket")
         .agg(pl.col("n_rows").sum().cast(pl.Int64).alias("rows"))
         .select(
-            pl.col("_src").replace_strict(names, return_dtype=pl.String).alias("source"),
+            source_name(sources).alias("source"),
             pl.col("_bucket")
             .replace_strict(dict(enumerate(buckets)), return_dtype=pl.String)
             .alias("bucket"),
