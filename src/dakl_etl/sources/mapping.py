@@ -440,10 +440,12 @@ def _only_where_needed(
     number = pl.UInt32 if width <= 9 else pl.UInt64
     needed = (
         values.to_frame()
+        .lazy()
         .select(
             text.is_not_null()
             & ((text.str.len_bytes() != width) | text.cast(number, strict=False).is_null())
         )
+        .collect(engine="streaming")
         .to_series()
     )
     where = needed.arg_true()

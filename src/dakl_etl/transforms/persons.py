@@ -90,7 +90,7 @@ def assign_persons(
             unknown=_bsn_unknown(),
             number=pl.col("_number").cast(pl.Int64),
         )
-        .collect()
+        .collect(engine="streaming")
     )
     valid = checks.get_column("valid")
     invalid = ~valid & ~checks.get_column("unknown")
