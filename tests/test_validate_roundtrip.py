@@ -15,7 +15,7 @@ from dakl_etl.outputs.writer import dakl_bytes, dakl_file_name, format_dakl, wri
 from dakl_etl.protocol.codes import REDEN_BEEINDIGING, TYPE_OPVANG, UNKNOWN_BSN
 from dakl_etl.protocol.rules import RULES
 from dakl_etl.reference import load_gemeenten
-from dakl_etl.validation import read_dakl, validate_bytes, validate_file
+from dakl_etl.validation import read_dakl, validate_bytes, validate_file, validate_written
 from synthetic import bsn_strategy, invalid_bsn, v_nummer_strategy
 
 GEMEENTEN = load_gemeenten()
@@ -61,6 +61,17 @@ def delivery(draw) -> tuple[int, pl.DataFrame]:
     }
     return year, pl.DataFrame(rows, schema_overrides=schema)
 
+
+EPISODE_KEYS = (
+    "gemeentecode",
+    "bsn",
+    "datum_melding",
+    "type_opvang",
+    "startdatum",
+    "einddatum",
+    "reden",
+    "v_nummer",
+)
 
 created = st.datetimes(
     dt.datetime(2020, 1, 1), dt.datetime(2030, 12, 31), timezones=st.just(dt.UTC)
@@ -129,15 +140,66 @@ def test_one_planted_violation_is_rejected_on_its_line(data, code, choose):
     if code == "F08" and rows.height < 3:  # a "most common" value needs a majority
         rows = pl.concat([rows] * 3).with_columns(line=pl.int_range(2, pl.len() + 2))
     index = choose.draw(st.integers(0, rows.height - 1))
-    victim = PLANTS[code](rows.row(index, named=True), year)
-    planted = pl.concat(
-        [rows.slice(0, index), pl.DataFrame([victim], schema=rows.schema), rows.slice(index + 1)]
-    )
+    planted = _replaced(rows, index, PLANTS[code](rows.row(index, named=True), year))
     report = validate_bytes(dakl_bytes(planted), dakl_file_name(year, "x"), gemeenten=GEMEENTEN)
     assert not report.accepted
     hits = [f for f in report.findings if f.code == code]
     assert [f.line for f in hits] == [index + 2]
     assert set(report.error_counts) == {code}
+
+
+def _replaced(rows: pl.DataFrame, index: int, row: dict) -> pl.DataFrame:
+    """`rows` with the row at `index` replaced by `row`."""
+    return pl.concat(
+        [rows.slice(0, index), pl.DataFrame([row], schema=rows.schema), rows.slice(index + 1)]
+    )
+
+
+#: Values that break a written line apart: a separator or a line break inside a field.
+BREAKERS = (";", "\n", "\r", "\r\n")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    delivery(),
+    st.sampled_from([None, *sorted(PLANTS)]),
+    st.none() | st.sampled_from(BREAKERS),
+    st.integers(1, 5),
+    st.data(),
+)
+def test_written_rows_are_judged_as_their_bytes(data, code, breaker, examples, choose):
+    """`validate_written` on the rows a file is made of reports what `validate_bytes` reports
+    on its bytes: clean, with a planted row violation, with a value that breaks its line apart
+    (those bytes are read as they are) — or with all of them."""
+    year, frame = data
+    rows = format_dakl(frame, dt.datetime(2025, 4, 24, 9, 0))
+    if code is not None:
+        index = choose.draw(st.integers(0, rows.height - 1))
+        rows = _replaced(rows, index, PLANTS[code](rows.row(index, named=True), year))
+    if breaker is not None:
+        index = choose.draw(st.integers(0, rows.height - 1))
+        row = rows.row(index, named=True)
+        key = choose.draw(st.sampled_from([k for k in row if k != "line"]))
+        at = choose.draw(st.integers(0, len(row[key])))
+        rows = _replaced(rows, index, row | {key: row[key][:at] + breaker + row[key][at:]})
+    written = dakl_bytes(rows)
+    name = choose.draw(st.sampled_from([dakl_file_name(year, "x"), dakl_file_name(year + 1, "x")]))
+    expected = validate_bytes(written, name, year=year, gemeenten=GEMEENTEN, max_examples=examples)
+    judged = validate_written(
+        rows, written, name, year=year, gemeenten=GEMEENTEN, max_examples=examples
+    )
+    assert judged == expected
+
+
+def test_written_rows_without_rows_are_judged_as_their_bytes():
+    dates = ("datum_melding", "startdatum", "einddatum")
+    empty = pl.DataFrame(schema={k: pl.Date if k in dates else pl.String for k in EPISODE_KEYS})
+    rows = format_dakl(empty, dt.datetime(2025, 4, 24, 9, 0))
+    written = dakl_bytes(rows)
+    name = dakl_file_name(2024, "x")
+    judged = validate_written(rows, written, name, year=2024, gemeenten=GEMEENTEN)
+    assert judged == validate_bytes(written, name, year=2024, gemeenten=GEMEENTEN)
+    assert not judged.accepted and judged.error_counts["F07"] == 1
 
 
 @pytest.mark.parametrize("year", YEARS)

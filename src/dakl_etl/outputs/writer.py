@@ -31,7 +31,7 @@ from dakl_etl.protocol.fields import (
 )
 from dakl_etl.protocol.findings import Report
 from dakl_etl.reference import Gemeenten
-from dakl_etl.validation import validate_bytes
+from dakl_etl.validation import validate_written
 
 LINE_END = "\r\n"  # Decision (RULES.md): CRLF, Notepad's and Excel's default
 FREE_TEXT_MAX = 60
@@ -169,8 +169,9 @@ def write_dakl(
     Raises DeliveryRejected, writing nothing, when the file would not validate.
     """
     name = dakl_file_name(year, free_text)
-    data = dakl_bytes(format_dakl(frame, created_at))
-    report = validate_bytes(data, name, year=year, gemeenten=gemeenten, max_examples=5)
+    rows = format_dakl(frame, created_at)
+    data = dakl_bytes(rows)
+    report = validate_written(rows, data, name, year=year, gemeenten=gemeenten, max_examples=5)
     if not report.accepted:
         raise DeliveryRejected(name, report)
     directory = Path(directory)

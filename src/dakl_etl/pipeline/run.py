@@ -30,7 +30,7 @@ from dakl_etl.sources import input_size, read_source
 from dakl_etl.transforms.delivery import Derived, Settings, SourcePart, combine, reduce_source
 from dakl_etl.transforms.episodes import EpisodeSettings
 from dakl_etl.transforms.ledger import unbalanced_sources
-from dakl_etl.validation import validate_bytes
+from dakl_etl.validation import validate_written
 
 OnEvent = Callable[[str, dict], None]
 NOW_FORMAT = "%Y-%m-%dT%H:%M"
@@ -251,14 +251,16 @@ def run_into(
         )
 
     # The final check is the validator itself on the exact bytes that will be written (what
-    # `write_dakl` checks too); those bytes are then written as they are, not formatted twice.
+    # `write_dakl` checks too), judged on the rows they were made of (`validate_written`);
+    # those bytes are then written as they are, not formatted twice.
     t = time.perf_counter()
     files: dict[int, tuple[str, bytes]] = {}
 
     def checked(y: int) -> tuple[str, bytes, Report]:
         name = dakl_file_name(y, free_text)
-        data = dakl_bytes(format_dakl(derived.year_frame(y), now))
-        return name, data, validate_bytes(data, name, year=y, gemeenten=gemeenten)
+        rows = format_dakl(derived.year_frame(y), now)
+        data = dakl_bytes(rows)
+        return name, data, validate_written(rows, data, name, year=y, gemeenten=gemeenten)
 
     outcome.empty_previous_years = [y for y in years[1:] if not outcome.rows_per_year[y]]
     for y in outcome.empty_previous_years:

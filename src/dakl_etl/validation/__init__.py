@@ -1,7 +1,9 @@
 """Validation: runs the protocol's declarations on a DAKL file or frame and reports findings.
 
 `validate_file`/`validate_paths` judge files as CBS's technical check would; `validate_frame`
-judges rows before they are written; `read_dakl` reads a well-formed file as text columns.
+judges rows before they are written and `validate_written` the bytes written from them (as
+`validate_bytes` would, without reading them again); `read_dakl` reads a well-formed file as
+text columns.
 """
 
 from dakl_etl.validation.files import (
@@ -10,6 +12,7 @@ from dakl_etl.validation.files import (
     validate_bytes,
     validate_file,
     validate_paths,
+    validate_written,
 )
 from dakl_etl.validation.rows import validate_frame
 
@@ -20,4 +23,5 @@ __all__ = [
     "validate_file",
     "validate_frame",
     "validate_paths",
+    "validate_written",
 ]

@@ -19,6 +19,7 @@ from dakl_etl.protocol.fields import (
     ACCEPTED_HEADER_NAMES,
     COLUMNS,
     FIELDS,
+    HEADER,
     N_FIELDS,
     SEPARATOR,
     normalise_header_name,
@@ -55,6 +56,46 @@ def validate_bytes(
     """Validate the bytes of one DAKL file whose base name is `name`."""
     report, _ = _validate(data, name, year, gemeenten, max_examples, display_name, keep=False)
     return report
+
+
+def validate_written(
+    rows: pl.DataFrame,
+    data: bytes,
+    name: str,
+    *,
+    year: int,
+    gemeenten: Gemeenten | None = None,
+    max_examples: int = 20,
+) -> Report:
+    """`validate_bytes(data, name, ...)` for bytes a writer made of `rows` (`line` + the nine
+    fields as text), without splitting them into lines and fields again.
+
+    When the bytes are the header and one line per row, each line the row's values joined by
+    `;` — which four counts of separators and line ends confirm: no value holds one, so every
+    line has nine fields, no line is empty, and its fields are the row's values — the rules on
+    encoding, header, field count and line ends have nothing to find, and the report is the
+    file name's findings and the row rules judged on `rows` as they are. Otherwise (no rows, or
+    a value holding a separator or line break) the bytes are validated as they are.
+    """
+    n = rows.height
+    lines = n + 1  # the header and the rows
+    head = HEADER.encode()
+    crlf = data.count(b"\r\n")
+    plain = (
+        n > 0
+        and (data.startswith(head + b"\r\n") or data.startswith(head + b"\n"))
+        and data.count(b"\n") == lines
+        and data.count(b"\r") == crlf
+        and crlf in (0, lines)
+        and data.count(SEPARATOR.encode()) == (N_FIELDS - 1) * lines
+    )
+    if not plain:
+        return validate_bytes(data, name, year=year, gemeenten=gemeenten, max_examples=max_examples)
+    report = Report(file=name, year=year, rows=n)
+    _add(report, check_name(name, year))
+    ctx = context(year, gemeenten or default_gemeenten())
+    check_rows(as_text(rows).lazy(), report, ctx=ctx, max_examples=max_examples)
+    return finish(report, max_examples)
 
 
 def _validate(
