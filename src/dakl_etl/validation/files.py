@@ -71,7 +71,7 @@ def validate_written(
     fields as text), without splitting them into lines and fields again.
 
     When the bytes are the header and one line per row, each line the row's values joined by
-    `;` — which four counts of separators and line ends confirm: no value holds one, so every
+    `;` — which three counts of separators and line ends confirm: no value holds one, so every
     line has nine fields, no line is empty, and its fields are the row's values — the rules on
     encoding, header, field count and line ends have nothing to find, and the report is the
     file name's findings and the row rules judged on `rows` as they are. Otherwise (no rows, or
@@ -80,13 +80,13 @@ def validate_written(
     n = rows.height
     lines = n + 1  # the header and the rows
     head = HEADER.encode()
-    crlf = data.count(b"\r\n")
+    # the line end the writer used, as after the header; CRLF counts as one break
+    crlf = data.startswith(head + b"\r\n")
     plain = (
         n > 0
-        and (data.startswith(head + b"\r\n") or data.startswith(head + b"\n"))
+        and (crlf or data.startswith(head + b"\n"))
         and data.count(b"\n") == lines
-        and data.count(b"\r") == crlf
-        and crlf in (0, lines)
+        and data.count(b"\r") == (lines if crlf else 0)
         and data.count(SEPARATOR.encode()) == (N_FIELDS - 1) * lines
     )
     if not plain:

@@ -112,6 +112,8 @@ def _judged_in_batches(fields: pl.LazyFrame, ctx: Context, f08: pl.Expr) -> pl.D
 #: rows (dates, codes); one with more (the BSNs of a file of a million persons) is judged on
 #: the rows: its table and look-ups would cost more than the rules themselves.
 ROWS_PER_VALUE = 4
+#: The first rows of a batch that tell a field of mostly distinct values (`_judged`).
+SAMPLE_ROWS = 4096
 
 
 def _judged(batch: pl.DataFrame, ctx: Context, f08: pl.Expr) -> pl.DataFrame:
@@ -124,8 +126,13 @@ def _judged(batch: pl.DataFrame, ctx: Context, f08: pl.Expr) -> pl.DataFrame:
     any value, in a clean file most of them) is a literal, not spread. Other fields, and the
     `Across` steps, are judged on the rows.
     """
-    distinct = batch.select(pl.col(k).unique().drop_nulls().implode() for k in COLUMNS)
-    by_value = [k for k in COLUMNS if distinct[k][0].len() * ROWS_PER_VALUE <= batch.height]
+    # a field whose first rows are mostly distinct values (a BSN per person) is judged on the
+    # rows without gathering its distinct values: a hash table as large as the batch
+    sample = batch.head(SAMPLE_ROWS)
+    counts = sample.select(pl.col(k).n_unique() for k in COLUMNS).row(0)
+    few = [k for k, n in zip(COLUMNS, counts, strict=True) if 2 * n <= sample.height]
+    distinct = batch.select(pl.col(k).unique().drop_nulls().implode() for k in few)
+    by_value = [k for k in few if distinct[k][0].len() * ROWS_PER_VALUE <= batch.height]
     tables = {k: distinct[k][0].to_frame(k).select(value_findings(k, ctx)) for k in by_value}
     no_nulls = {k for k in by_value if batch[k].null_count() == 0}
 
