@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from dakl_etl.outputs.writer import dakl_bytes, dakl_file_name, format_dakl, write_dakl
 from dakl_etl.protocol.codes import REDEN_BEEINDIGING, TYPE_OPVANG, UNKNOWN_BSN
+from dakl_etl.protocol.fields import COLUMNS, FIELD_BY_KEY
 from dakl_etl.protocol.rules import RULES
 from dakl_etl.reference import load_gemeenten
 from dakl_etl.validation import read_dakl, validate_bytes, validate_file, validate_written
@@ -61,17 +62,6 @@ def delivery(draw) -> tuple[int, pl.DataFrame]:
     }
     return year, pl.DataFrame(rows, schema_overrides=schema)
 
-
-EPISODE_KEYS = (
-    "gemeentecode",
-    "bsn",
-    "datum_melding",
-    "type_opvang",
-    "startdatum",
-    "einddatum",
-    "reden",
-    "v_nummer",
-)
 
 created = st.datetimes(
     dt.datetime(2020, 1, 1), dt.datetime(2030, 12, 31), timezones=st.just(dt.UTC)
@@ -192,8 +182,10 @@ def test_written_rows_are_judged_as_their_bytes(data, code, breaker, examples, c
 
 
 def test_written_rows_without_rows_are_judged_as_their_bytes():
-    dates = ("datum_melding", "startdatum", "einddatum")
-    empty = pl.DataFrame(schema={k: pl.Date if k in dates else pl.String for k in EPISODE_KEYS})
+    kinds = {k: FIELD_BY_KEY[k].kind for k in COLUMNS if k != "aanmaakdatum"}
+    empty = pl.DataFrame(
+        schema={k: pl.Date if kind == "date" else pl.String for k, kind in kinds.items()}
+    )
     rows = format_dakl(empty, dt.datetime(2025, 4, 24, 9, 0))
     written = dakl_bytes(rows)
     name = dakl_file_name(2024, "x")
