@@ -162,6 +162,11 @@ def group_key() -> pl.Expr:
     )
 
 
+def group_person() -> pl.Expr:
+    """The person number, read back from `group` (`group_key`)."""
+    return pl.col("group") // GROUP_PERSON
+
+
 def _number(column: str) -> pl.Expr:
     """A 4-digit code as its number; null for anything else (the text is read once)."""
     text = pl.col(column)
@@ -194,8 +199,8 @@ def decode_group() -> list[pl.Expr]:
 
 
 def registrations(rows: pl.DataFrame, *, now: dt.date, settings: EpisodeSettings) -> pl.DataFrame:
-    """Deliverable rows (`delivery.narrow_rows` of one source) → registrations with an
-    open/closed state.
+    """Deliverable rows (`delivery.narrow_rows` of one source: the person in `group`, no end
+    on night rows) → registrations with an open/closed state.
 
     Night rows of one source, person, type and gemeente become runs: a night on date D covers
     D, the next night starting at most `1 + gap` days later continues the run, and a run whose
@@ -219,6 +224,7 @@ def registrations(rows: pl.DataFrame, *, now: dt.date, settings: EpisodeSettings
             | (pl.col("einddatum") > today).fill_null(False),
             n_rows=pl.lit(1, pl.Int64),
             first_row=pl.col("source_row"),
+            person=group_person(),
         )
         .with_columns(
             einddatum=pl.when(pl.col("is_open")).then(None).otherwise(pl.col("einddatum")),
@@ -298,11 +304,9 @@ def _night_runs(nights: pl.DataFrame, *, today: pl.Expr, settings: EpisodeSettin
     )  # no nights: no runs
     first_i, final_i = positions(p0), positions(p1)
     head = _rows_at(
-        nights.select(
-            "_src", "night", "person", "group", "precedence", "startdatum", first_row="source_row"
-        ),
+        nights.select("_src", "night", "group", "precedence", "startdatum", first_row="source_row"),
         first_i,
-    )
+    ).with_columns(person=group_person())
     tail = _rows_at(nights.select(_last="startdatum", reden="reden"), final_i)
     # null counts are free: a bed list without V-nummers or meldingen is not scanned for them
     has_rare = any(nights[c].null_count() < nights.height for c in ("v_nummer", "datum_melding"))
