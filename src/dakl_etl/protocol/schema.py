@@ -174,17 +174,15 @@ def _first(steps: list[tuple[str, pl.Expr]]) -> pl.Expr:
     return expr.otherwise(pl.lit(None, pl.String))
 
 
-def _runs(key: str) -> tuple[list[list[tuple[str, Condition]]], list[Across]]:
+def _runs(key: str) -> list[list[tuple[str, Condition]]]:
     """The chain of `key` cut at its `Across` steps: the runs of own-field steps around them."""
     runs: list[list[tuple[str, Condition]]] = [[]]
-    across: list[Across] = []
     for step in ROW_RULES[key]:
         if isinstance(step, Across):
-            across.append(step)
             runs.append([])
         else:
             runs[-1].append(step)
-    return runs, across
+    return runs
 
 
 def _own(run: list[tuple[str, Condition]], ctx: Context) -> pl.Expr:
@@ -207,7 +205,7 @@ def _chain(
 
 def field_finding(key: str, ctx: Context) -> pl.Expr:
     """The rule id of the one finding for this field on each row, or null when it is fine."""
-    runs, _ = _runs(key)
+    runs = _runs(key)
     return _chain(key, ctx, lambda i: _own(runs[i], ctx), parsed_date).alias(key)
 
 
@@ -215,7 +213,7 @@ def value_findings(key: str, ctx: Context) -> list[pl.Expr]:
     """What `row_finding` reads, judged on a frame of the distinct values of `key` (a column
     named `key`): the finding of each run of own-field steps (`_<key>_<i>`) and, for a date
     field, its parsed date (`_date_<key>`)."""
-    runs, _ = _runs(key)
+    runs = _runs(key)
     own = [_own(run, ctx).alias(f"_{key}_{i}") for i, run in enumerate(runs)]
     return own + ([parsed_date(key).alias(f"_date_{key}")] if key in DATE_KEYS else [])
 

@@ -38,6 +38,7 @@ from dakl_etl.transforms.episodes import (
     aggregate_episodes,
     conflicting_registrations,
     group_key,
+    group_kind,
     group_person,
     merge_episodes,
     registrations,
@@ -53,7 +54,6 @@ from dakl_etl.transforms.ledger import (
     source_name,
 )
 from dakl_etl.transforms.persons import (
-    GROUP_PERSON,
     InvalidBsnPolicy,
     assign_persons,
     bsn_rule,
@@ -314,7 +314,7 @@ def traced_nights(
         pl.col("_src").cast(pl.Int32),
         pl.col("source_row").cast(pl.Int64),
         group_person().cast(pl.Int64).alias("person"),
-        (pl.col("group") % GROUP_PERSON).cast(pl.Int64).alias("_kind"),
+        group_kind().cast(pl.Int64).alias("_kind"),
         pl.col("startdatum").alias("_night"),
     )
 
@@ -530,7 +530,7 @@ def r04_rejects(
             "episode",
             "night",
             "person",
-            (pl.col("group") % GROUP_PERSON).alias("_kind"),
+            group_kind().alias("_kind"),
             "first_row",
             "startdatum",
             "einddatum",

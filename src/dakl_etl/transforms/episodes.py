@@ -167,6 +167,11 @@ def group_person() -> pl.Expr:
     return pl.col("group") // GROUP_PERSON
 
 
+def group_kind() -> pl.Expr:
+    """TypeOpvang and gemeentecode together (`type × 10⁴ + gemeente`), read from `group`."""
+    return pl.col("group") % GROUP_PERSON
+
+
 def _number(column: str) -> pl.Expr:
     """A 4-digit code as its number; null for anything else (the text is read once)."""
     text = pl.col(column)

@@ -81,8 +81,7 @@ def assign_persons(
     """
     if invalid_bsn not in POLICIES:
         raise ValueError(f"invalid_bsn policy must be one of {POLICIES}, not {invalid_bsn!r}")
-    # lazily: the BSN text is parsed once and shared by the elfproef and the person number;
-    # streamed, so that its twenty-odd passes over millions of values run on every core
+    # lazily: the BSN text is parsed once and shared by the elfproef and the person number
     checks = (
         rows.lazy()
         .select("bsn", _number=bsn_number("bsn"))
@@ -91,7 +90,7 @@ def assign_persons(
             unknown=_bsn_unknown(),
             number=pl.col("_number").cast(pl.Int64),
         )
-        .collect(engine="streaming")
+        .collect()
     )
     valid = checks.get_column("valid")
     invalid = ~valid & ~checks.get_column("unknown")
